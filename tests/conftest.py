@@ -1,0 +1,24 @@
+"""Shared fixtures: the real recorded speech in ../shared/data and the demo dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DEMO_DATA = REPO / "data" / "support"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of the shared recordings (fsdd-sample, ljspeech-sample)."""
+    assert SHARED_DATA.is_dir(), f"shared data not found at {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_data() -> Path:
+    """The project's demo customer-support dataset."""
+    return DEMO_DATA

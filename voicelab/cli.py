@@ -1,0 +1,138 @@
+"""The ``voicelab`` command: run a pipeline over a dataset, report a run, render datasets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from voicelab.errors import VoicelabError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicelab", description="Compare voice-agent architectures on recorded speech."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline over every turn of a dataset")
+    run.add_argument("--pipeline", default="chained-local", help="registered pipeline name")
+    run.add_argument("--dataset", required=True, help="manifest (.csv/.jsonl) or folder")
+    run.add_argument("--out", required=True, help="run folder; rerunning resumes it")
+    run.add_argument("--max-turns", type=int, help="only the first conversations up to N turns")
+    run.add_argument("--whisper-model", help="local STT: CTranslate2 Whisper folder")
+    run.add_argument("--llm-model", help="local LLM: GGUF chat model")
+    run.add_argument("--piper-voice", help="local TTS: piper .onnx voice")
+    run.add_argument("--tool-choice", default="required", help="agent tool_choice: required/auto")
+    run.add_argument("--tts-buffer-size", type=int, default=1, help="SDK TTS chunks per event")
+    run.add_argument("--turn-timeout", type=float, default=120.0, help="seconds per turn")
+    run.add_argument("--prices", help="price table TOML overriding the shipped one")
+    run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
+
+    report = sub.add_parser("report", help="summarise one or more run folders")
+    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("--csv", help="also write the summary to this CSV file")
+
+    datasets = sub.add_parser("datasets", help="dataset tools")
+    dsub = datasets.add_subparsers(dest="datasets_command", required=True)
+    render = dsub.add_parser("render", help="speak a text script into a dataset with piper")
+    render.add_argument("--script", required=True, help="JSONL script, a conversation per line")
+    render.add_argument("--out", required=True, help="dataset folder to write")
+    render.add_argument("--snr-db", type=float, help="mix white noise at this SNR")
+    render.add_argument("--voice", help="piper .onnx voice (default: the embedded one)")
+    show = dsub.add_parser("show", help="list a dataset's conversations and turns")
+    show.add_argument("path", help="manifest or folder")
+    return parser
+
+
+def _print_row(row: Mapping[str, Any]) -> None:
+    v2v = row.get("voice_to_voice_s")
+    status = f"ERROR {row['error_type']}: {row['error']}" if row.get("error") else (
+        f"v2v {v2v:.2f}s" if v2v is not None else "no audio"
+    )  # fmt: skip
+    print(f"  {row['turn_id']:<24} {status}", flush=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from voicelab.datasets import load_dataset
+    from voicelab.metrics.cost import load_price_table
+    from voicelab.pipelines.chained_config import ChainedConfig
+    from voicelab.registry import PipelineOptions, build_pipeline
+    from voicelab.report import format_summary, summarize
+    from voicelab.runner import RunOptions, run_dataset
+
+    dataset = load_dataset(args.dataset)
+    if args.max_turns:
+        dataset = dataset.head(args.max_turns)
+    options = PipelineOptions(
+        whisper_model_path=args.whisper_model,
+        piper_voice_path=args.piper_voice,
+        llm_model_path=args.llm_model,
+        tool_choice=None if args.tool_choice == "auto" else args.tool_choice,
+        chained=ChainedConfig(
+            tts_buffer_size=args.tts_buffer_size, turn_timeout_s=args.turn_timeout
+        ),
+    )
+    print(f"loading {args.pipeline} ...", flush=True)
+    pipeline = build_pipeline(args.pipeline, options)
+    print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
+    frame = asyncio.run(
+        run_dataset(
+            pipeline,
+            dataset,
+            args.out,
+            prices=load_price_table(args.prices),
+            options=replace(RunOptions(), save_audio=not args.no_audio),
+            progress=_print_row,
+        )
+    )
+    print(format_summary(summarize(frame)))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from voicelab.report import format_summary, summarize
+    from voicelab.results import load_run
+
+    frame = pd.concat([load_run(r) for r in args.runs], ignore_index=True)
+    summary = summarize(frame)
+    print(format_summary(summary))
+    if args.csv:
+        summary.to_csv(args.csv)
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from voicelab.datasets import load_dataset
+    from voicelab.datasets.synthesis import piper_synthesizer, render_script
+
+    if args.datasets_command == "render":
+        manifest = render_script(args.script, args.out, piper_synthesizer(args.voice), args.snr_db)
+        print(f"wrote {manifest}")
+        return 0
+    dataset = load_dataset(args.path)
+    print(f"{dataset.name}: {len(dataset.conversations)} conversations, {dataset.num_turns} turns")
+    for conversation in dataset:
+        for turn in conversation.turns:
+            print(f"  {turn.turn_id:<24} {turn.reference_text or ''}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``voicelab`` console script."""
+    args = _parser().parse_args(argv)
+    commands = {"run": _cmd_run, "report": _cmd_report, "datasets": _cmd_datasets}
+    try:
+        return commands[args.command](args)
+    except VoicelabError as e:
+        print(f"voicelab: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

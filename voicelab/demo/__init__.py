@@ -1,0 +1,1 @@
+"""The demo task: a customer-support agent with order-lookup tools."""

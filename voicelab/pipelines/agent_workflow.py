@@ -1,0 +1,78 @@
+"""A voice workflow that runs one agent, keeps history, and records tool calls and usage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agents import Agent, RunConfig, Runner
+from agents.items import TResponseInputItem
+from agents.usage import Usage as SDKUsage
+from agents.voice import VoiceWorkflowBase
+
+from voicelab.pipelines.probe import TurnProbe
+from voicelab.timeline import Event
+from voicelab.turn_result import ToolCall
+
+
+def _arguments(raw: Any) -> dict[str, Any]:
+    try:
+        parsed = json.loads(getattr(raw, "arguments", "") or "{}")
+    except json.JSONDecodeError:
+        return {"_raw": getattr(raw, "arguments", "")}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}
+
+
+class RecordingAgentWorkflow(VoiceWorkflowBase):
+    """Like the SDK's ``SingleAgentVoiceWorkflow``, but reports what the agent did to a probe."""
+
+    def __init__(
+        self, agent: Agent[Any], probe: TurnProbe, run_config: RunConfig, max_turns: int
+    ) -> None:
+        self._agent = agent
+        self._probe = probe
+        self._run_config = run_config
+        self._max_turns = max_turns
+        self._history: list[TResponseInputItem] = []
+        self.last_usage: SDKUsage | None = None
+
+    async def run(self, transcription: str) -> AsyncIterator[str]:
+        history: list[TResponseInputItem] = [
+            *self._history,
+            {"role": "user", "content": transcription},
+        ]
+        result = Runner.run_streamed(
+            self._agent, history, run_config=self._run_config, max_turns=self._max_turns
+        )
+        calls: dict[str, int] = {}
+        async for event in result.stream_events():
+            if (
+                event.type == "raw_response_event"
+                and event.data.type == "response.output_text.delta"
+            ):
+                self._probe.recorder.first(Event.FIRST_TEXT_CHUNK)
+                yield event.data.delta
+            elif event.type == "run_item_stream_event":
+                self._record_item(event.name, event.item, calls)
+        self._history = result.to_input_list()
+        self._agent = result.last_agent
+        self.last_usage = result.context_wrapper.usage
+
+    def _record_item(self, name: str, item: Any, calls: dict[str, int]) -> None:
+        with self._probe.harness():
+            raw = item.raw_item
+            if name == "tool_called":
+                call_id = getattr(raw, "call_id", None) or str(len(calls))
+                calls[call_id] = len(self._probe.tool_calls)
+                self._probe.tool_calls.append(
+                    ToolCall(name=getattr(raw, "name", "?"), arguments=_arguments(raw))
+                )
+            elif name == "tool_output":
+                call_id = raw.get("call_id") if isinstance(raw, dict) else None
+                if call_id in calls:
+                    index = calls[call_id]
+                    done = self._probe.tool_calls[index]
+                    self._probe.tool_calls[index] = ToolCall(
+                        name=done.name, arguments=done.arguments, output=str(item.output)
+                    )

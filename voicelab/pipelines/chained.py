@@ -1,0 +1,201 @@
+"""ChainedPipeline: STT -> agent with tools -> TTS on the Agents SDK's ``VoicePipeline``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from agents import Agent, RunConfig
+from agents.models.interface import Model
+from agents.voice import (
+    AudioInput,
+    STTModel,
+    TTSModel,
+    TTSModelSettings,
+    VoicePipeline,
+    VoicePipelineConfig,
+)
+
+from voicelab.audio import AudioClip, resample, to_pcm16
+from voicelab.clock import Clock, PerfCounterClock
+from voicelab.datasets.types import Turn
+from voicelab.errors import PipelineError
+from voicelab.pipelines.agent_workflow import RecordingAgentWorkflow
+from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.instrumented import TimedAgentModel, TimedSTTModel, TimedTTSModel
+from voicelab.pipelines.playback import PlaybackRecorder
+from voicelab.pipelines.probe import TurnProbe
+from voicelab.pipelines.turn_errors import error_result
+from voicelab.timeline import Event, TimelineRecorder
+from voicelab.turn_result import TurnResult, Usage
+
+SDK_AUDIO_RATE_HZ = 24_000  # AudioInput and TTS output of the Agents SDK are 24 kHz mono int16
+
+
+@dataclass
+class ChainedConversation:
+    """Per-conversation state: the agent's history lives in the workflow."""
+
+    conversation_id: str
+    probe: TurnProbe
+    stt: TimedSTTModel
+    tts: TimedTTSModel
+    workflow: RecordingAgentWorkflow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ChainedPipeline:
+    """Runs each turn through ``VoicePipeline`` with instrumented STT, agent model and TTS."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        stt_model: STTModel,
+        agent: Agent[Any],
+        agent_model: Model,
+        agent_model_name: str,
+        tts_model: TTSModel,
+        config: ChainedConfig | None = None,
+        backend: str = "local",
+        clock: Clock | None = None,
+    ) -> None:
+        self._name = name
+        self.stt_model = stt_model
+        self.agent = agent
+        self.agent_model = agent_model
+        self.agent_model_name = agent_model_name
+        self.tts_model = tts_model
+        self.config = config or ChainedConfig()
+        self.backend = backend
+        self.clock: Clock = clock or PerfCounterClock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def models(self) -> dict[str, str]:
+        """Component -> model name, for cost and the result rows."""
+        return {
+            "stt": self.stt_model.model_name,
+            "llm": self.agent_model_name,
+            "tts": self.tts_model.model_name,
+        }
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "architecture": "chained",
+            "backend": self.backend,
+            "models": self.models(),
+            "agent": {
+                "name": self.agent.name,
+                "instructions": self.agent.instructions,
+                "tools": [getattr(t, "name", str(t)) for t in self.agent.tools],
+                "tool_choice": self.agent.model_settings.tool_choice,
+            },
+            "config": asdict(self.config),
+        }
+
+    async def start_conversation(self, conversation_id: str) -> ChainedConversation:
+        probe = TurnProbe()
+        agent = self.agent.clone(model=TimedAgentModel(self.agent_model, probe))
+        workflow = RecordingAgentWorkflow(
+            agent, probe, RunConfig(tracing_disabled=True), self.config.max_agent_turns
+        )
+        return ChainedConversation(
+            conversation_id=conversation_id,
+            probe=probe,
+            stt=TimedSTTModel(self.stt_model, probe),
+            tts=TimedTTSModel(self.tts_model, probe),
+            workflow=workflow,
+        )
+
+    async def end_conversation(self, state: Any) -> None:
+        return None
+
+    def _voice_pipeline(self, state: ChainedConversation) -> VoicePipeline:
+        settings = TTSModelSettings(buffer_size=self.config.tts_buffer_size)
+        return VoicePipeline(
+            workflow=state.workflow,
+            stt_model=state.stt,
+            tts_model=state.tts,
+            config=VoicePipelineConfig(tracing_disabled=True, tts_settings=settings),
+        )
+
+    async def run_turn(self, turn: Turn, state: Any) -> TurnResult:
+        assert isinstance(state, ChainedConversation)
+        recorder = TimelineRecorder(self.clock)
+        state.probe.begin_turn(recorder)
+        state.stt.last_transcript = None
+        playback = PlaybackRecorder(recorder, SDK_AUDIO_RATE_HZ, self.config.audible_threshold_dbfs)
+        clip: AudioClip | None = None
+        try:
+            with state.probe.harness():
+                clip = turn.load_clip()
+                pcm = to_pcm16(resample(clip, SDK_AUDIO_RATE_HZ).samples)
+                audio_input = AudioInput(buffer=pcm, frame_rate=SDK_AUDIO_RATE_HZ)
+                voice_pipeline = self._voice_pipeline(state)
+            async with asyncio.timeout(self.config.turn_timeout_s):
+                recorder.first(Event.AUDIO_INPUT_START)
+                recorder.first(Event.END_OF_SPEECH)  # the whole utterance is handed over at once
+                result = await voice_pipeline.run(audio_input)
+                async for event in result.stream():
+                    with state.probe.harness():
+                        if event.type == "voice_stream_event_audio" and event.data is not None:
+                            playback.add(np.asarray(event.data, dtype=np.int16).reshape(-1))
+                        elif event.type == "voice_stream_event_error":
+                            raise PipelineError(f"voice pipeline error: {event.error}")
+            with state.probe.harness():
+                agent_audio = playback.finish()
+                return self._result(
+                    turn, state, recorder, clip, result.total_output_text, agent_audio
+                )
+        except Exception as e:
+            return error_result(
+                turn,
+                e,
+                recorder=recorder,
+                user_transcript=state.stt.last_transcript,
+                tool_calls=tuple(state.probe.tool_calls),
+                input_audio_s=clip.duration_s if clip else None,
+                timeout_s=self.config.turn_timeout_s,
+            )
+
+    def _result(
+        self,
+        turn: Turn,
+        state: ChainedConversation,
+        recorder: TimelineRecorder,
+        clip: AudioClip,
+        agent_text: str,
+        agent_audio: AudioClip | None,
+    ) -> TurnResult:
+        sdk_usage = state.workflow.last_usage
+        usage = Usage(
+            stt_audio_s=clip.duration_s,
+            llm_requests=sdk_usage.requests if sdk_usage else 0,
+            llm_input_tokens=sdk_usage.input_tokens if sdk_usage else 0,
+            llm_cached_input_tokens=(
+                sdk_usage.input_tokens_details.cached_tokens if sdk_usage else 0
+            )
+            or 0,
+            llm_output_tokens=sdk_usage.output_tokens if sdk_usage else 0,
+            tts_characters=len(agent_text),
+            tts_audio_s=agent_audio.duration_s if agent_audio else 0.0,
+        )
+        return TurnResult(
+            conversation_id=turn.conversation_id,
+            turn_index=turn.turn_index,
+            user_transcript=state.stt.last_transcript,
+            agent_text=agent_text,
+            agent_audio=agent_audio,
+            tool_calls=tuple(state.probe.tool_calls),
+            usage=usage,
+            timeline=recorder.freeze(),
+            input_audio_s=clip.duration_s,
+            feed_mode="fast",
+            harness_overhead_s=state.probe.overhead_ns / 1e9,
+        )

@@ -1,0 +1,156 @@
+"""Wrappers around the Agents SDK's model interfaces that stamp the turn's timeline.
+
+They delegate every call unchanged; they only note when results come back, so the SDK's
+``VoicePipeline`` runs as it is (no fork) and any STT/TTS/agent model can be measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agents.agent_output import AgentOutputSchemaBase
+from agents.handoffs import Handoff
+from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.model_settings import ModelSettings
+from agents.models.interface import Model, ModelTracing
+from agents.tool import Tool
+from agents.voice import (
+    AudioInput,
+    StreamedAudioInput,
+    StreamedTranscriptionSession,
+    STTModel,
+    STTModelSettings,
+    TTSModel,
+    TTSModelSettings,
+)
+
+from voicelab.pipelines.probe import TurnProbe
+from voicelab.timeline import Event
+
+# Stream events that carry the model's first output: text, a refusal, or a tool call
+_OUTPUT_EVENTS = {
+    "response.output_text.delta",
+    "response.refusal.delta",
+    "response.function_call_arguments.delta",
+    "response.output_item.done",
+}
+
+
+class TimedSTTModel(STTModel):
+    """Stamps ``transcript_final`` when the wrapped model returns the transcript."""
+
+    def __init__(self, inner: STTModel, probe: TurnProbe) -> None:
+        self.inner = inner
+        self.probe = probe
+        self.last_transcript: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    async def transcribe(
+        self,
+        input: AudioInput,
+        settings: STTModelSettings,
+        trace_include_sensitive_data: bool,
+        trace_include_sensitive_audio_data: bool,
+    ) -> str:
+        text = await self.inner.transcribe(
+            input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
+        )
+        self.probe.recorder.first(Event.TRANSCRIPT_FINAL)
+        self.last_transcript = text
+        return text
+
+    async def create_session(
+        self,
+        input: StreamedAudioInput,
+        settings: STTModelSettings,
+        trace_include_sensitive_data: bool,
+        trace_include_sensitive_audio_data: bool,
+    ) -> StreamedTranscriptionSession:
+        return await self.inner.create_session(
+            input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
+        )
+
+
+class TimedTTSModel(TTSModel):
+    """Stamps the first text request and the first audio bytes of the wrapped TTS model."""
+
+    def __init__(self, inner: TTSModel, probe: TurnProbe) -> None:
+        self.inner = inner
+        self.probe = probe
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    async def run(self, text: str, settings: TTSModelSettings) -> AsyncIterator[bytes]:
+        self.probe.recorder.first(Event.TTS_REQUEST)
+        async for chunk in self.inner.run(text, settings):
+            if chunk:
+                self.probe.recorder.first(Event.TTS_FIRST_BYTE)
+            yield chunk
+
+
+class TimedAgentModel(Model):
+    """Stamps the first model request and the first output event of the wrapped agent model."""
+
+    def __init__(self, inner: Model, probe: TurnProbe) -> None:
+        self.inner = inner
+        self.probe = probe
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        **kwargs: Any,
+    ) -> ModelResponse:
+        self.probe.recorder.first(Event.LLM_REQUEST)
+        response = await self.inner.get_response(
+            system_instructions,
+            input,
+            model_settings,
+            tools,
+            output_schema,
+            handoffs,
+            tracing,
+            **kwargs,
+        )
+        self.probe.recorder.first(Event.LLM_FIRST_TOKEN)
+        return response
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        **kwargs: Any,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        self.probe.recorder.first(Event.LLM_REQUEST)
+        async for event in self.inner.stream_response(
+            system_instructions,
+            input,
+            model_settings,
+            tools,
+            output_schema,
+            handoffs,
+            tracing,
+            **kwargs,
+        ):
+            if event.type in _OUTPUT_EVENTS:
+                self.probe.recorder.first(Event.LLM_FIRST_TOKEN)
+            yield event
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -1,0 +1,208 @@
+"""An OpenAI Chat Completions engine over llama.cpp: request body in, chunk dicts out.
+
+It is shared by the in-process client of the embedded default and by ``voicelab serve``, so the
+agent's model is driven through the SDK's own ``OpenAIChatCompletionsModel`` in both.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from voicelab.errors import ModelError
+from voicelab.providers.local_config import LlamaConfig
+from voicelab.providers.local_models import load_llama
+from voicelab.providers.tool_grammar import (
+    ANSWER_ONLY_GRAMMAR,
+    CALL_CLOSE,
+    CALL_OPEN,
+    compile_grammar,
+    grammar_text,
+    parse_call,
+    select_tools,
+    tool_prompt,
+)
+
+Chunk = dict[str, Any]
+
+
+def _text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+
+
+def _plain_messages(messages: Sequence[Mapping[str, Any]], tools_text: str) -> list[dict[str, str]]:
+    """Chat messages as role/content text the model's chat template can render."""
+    plain: list[dict[str, str]] = []
+    for m in messages:
+        role = m.get("role", "user")
+        content = _text_of(m.get("content"))
+        if role == "developer":
+            role = "system"
+        if role == "assistant" and m.get("tool_calls"):
+            content += "".join(
+                f'{CALL_OPEN}{{"name": "{c["function"]["name"]}", "arguments": '
+                f"{c['function']['arguments']}}}{CALL_CLOSE}"
+                for c in m["tool_calls"]
+            )
+        if role == "tool":
+            content = f"Tool result: {content}"
+        plain.append({"role": role, "content": content})
+    if tools_text:
+        if plain and plain[0]["role"] == "system":
+            plain[0] = {"role": "system", "content": f"{plain[0]['content']}\n\n{tools_text}"}
+        else:
+            plain.insert(0, {"role": "system", "content": tools_text})
+    return plain
+
+
+def _calls_since_user(messages: Sequence[Mapping[str, Any]]) -> int:
+    count = 0
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            break
+        count += len(m.get("tool_calls") or []) if m.get("role") == "assistant" else 0
+    return count
+
+
+class LlamaChatEngine:
+    """Serves chat-completion requests with one llama.cpp model, one request at a time."""
+
+    def __init__(self, config: LlamaConfig | None = None) -> None:
+        self.config = config or LlamaConfig()
+        self._llm = load_llama(self.config)
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        """The name this engine answers to."""
+        return self.config.model_name
+
+    def stream(self, request: Mapping[str, Any]) -> Iterator[Chunk]:
+        """Blocking: ``chat.completion.chunk`` dicts for a Chat Completions request body."""
+        messages = request.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise ModelError("request needs a non-empty 'messages' list")
+        tools = [t for t in request.get("tools") or [] if t.get("type") == "function"]
+        tool_choice = request.get("tool_choice") or "auto"
+        limit = self.config.max_tool_calls_per_turn
+        if tool_choice == "none" or (limit is not None and _calls_since_user(messages) >= limit):
+            tools = []
+        usable = select_tools(tools, tool_choice) if tools else []
+        if usable:
+            grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
+        elif request.get("tools"):
+            grammar = compile_grammar(ANSWER_ONLY_GRAMMAR)  # no call may slip out as text
+        else:
+            grammar = None
+        max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
+        temperature = request.get("temperature")
+        with self._lock:
+            yield from self._generate(
+                _plain_messages(messages, tool_prompt(usable) if usable else ""),
+                grammar,
+                int(max_tokens or self.config.max_tokens),
+                self.config.temperature if temperature is None else float(temperature),
+                bool((request.get("stream_options") or {}).get("include_usage", True)),
+            )
+
+    def _generate(
+        self,
+        messages: list[dict[str, str]],
+        grammar: Any,
+        max_tokens: int,
+        temperature: float,
+        include_usage: bool,
+    ) -> Iterator[Chunk]:
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
+            return {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": self.model_name,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+
+        pieces = self._llm.create_chat_completion(
+            messages=messages,
+            grammar=grammar,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=self.config.seed,
+            stream=True,
+        )
+        yield chunk({"role": "assistant", "content": ""})
+        generated: list[str] = []
+        completion_tokens = 0
+        finish = "stop"
+        is_call = False
+        for piece in pieces:
+            choice = piece["choices"][0]
+            text = choice["delta"].get("content") or ""
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+            if not text:
+                continue
+            completion_tokens += 1
+            if not generated and text.startswith("<"):
+                is_call = True
+            generated.append(text)
+            if not is_call:
+                yield chunk({"content": text})
+        if is_call:
+            name, arguments = parse_call("".join(generated))
+            call = {
+                "index": 0,
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            yield chunk({"tool_calls": [call]})
+            finish = "tool_calls"
+        yield chunk({}, finish)
+        if include_usage:
+            prompt_tokens = max(0, int(self._llm.n_tokens) - completion_tokens)
+            yield {
+                **chunk({}),
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            }
+
+    def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Blocking: a whole ``chat.completion`` for a non-streamed request."""
+        content, finish, usage, first = "", "stop", None, None
+        calls: list[dict[str, Any]] = []
+        for c in self.stream(request):
+            first = first or c
+            if c.get("usage"):
+                usage = c["usage"]
+            for choice in c["choices"]:
+                content += choice["delta"].get("content") or ""
+                calls.extend(choice["delta"].get("tool_calls") or [])
+                finish = choice.get("finish_reason") or finish
+        assert first is not None
+        message: dict[str, Any] = {"role": "assistant", "content": content or None}
+        if calls:
+            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
+        return {
+            "id": first["id"],
+            "object": "chat.completion",
+            "created": first["created"],
+            "model": self.model_name,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": usage,
+        }

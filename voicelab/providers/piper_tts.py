@@ -1,0 +1,64 @@
+"""The Agents SDK's ``TTSModel`` over piper-tts, streaming a chunk per sentence at 24 kHz."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import numpy as np
+import soxr
+from agents.voice import TTSModel, TTSModelSettings
+
+from voicelab._async import iterate_in_thread
+from voicelab.audio import to_pcm16
+from voicelab.errors import ModelError
+from voicelab.providers._imports import require
+from voicelab.providers.local_config import PiperConfig
+from voicelab.providers.local_models import load_piper
+
+SDK_AUDIO_RATE_HZ = 24_000  # the Agents SDK reads TTS output as 24 kHz mono int16
+
+
+class PiperTTSModel(TTSModel):
+    """Synthesises with piper in a worker thread and yields PCM16 as each sentence is ready."""
+
+    def __init__(self, config: PiperConfig | None = None) -> None:
+        self.config = config or PiperConfig()
+        self._voice = load_piper(self.config)
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return "local/piper-joe-medium"
+
+    @property
+    def native_rate_hz(self) -> int:
+        """The voice's own sample rate (22.05 kHz for joe-medium)."""
+        return int(self._voice.config.sample_rate)
+
+    def synthesize_pcm16(self, text: str) -> Iterator[bytes]:
+        """Blocking: PCM16 bytes at 24 kHz, one chunk per sentence piper produces."""
+        piper = require("piper")
+        syn_config = piper.SynthesisConfig(length_scale=self.config.length_scale)
+        resampler = soxr.ResampleStream(
+            self.native_rate_hz, SDK_AUDIO_RATE_HZ, 1, dtype="float32", quality="HQ"
+        )
+        try:
+            with self._lock:
+                for chunk in self._voice.synthesize(text, syn_config=syn_config):
+                    samples = np.asarray(chunk.audio_float_array, dtype=np.float32)
+                    yield to_pcm16(resampler.resample_chunk(samples)).tobytes()
+                tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+                if tail.size:
+                    yield to_pcm16(tail).tobytes()
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"Piper failed to synthesise {len(text)} characters: {e}") from e
+
+    async def run(self, text: str, settings: TTSModelSettings) -> AsyncIterator[bytes]:
+        async for pcm in iterate_in_thread(lambda: self.synthesize_pcm16(text)):
+            yield pcm
+
+    def describe(self) -> dict[str, Any]:
+        """Settings recorded with a run."""
+        return {"model": self.model_name, **self.config.__dict__}

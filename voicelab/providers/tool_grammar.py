@@ -1,0 +1,96 @@
+"""Prompt text and llama.cpp grammars that make a small model's tool calls well-formed.
+
+A call is written as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``; the grammar
+is built from the tools' own JSON schemas, so the name is one of the tools and the arguments
+validate. With ``tool_choice="auto"`` the grammar allows either a call or a plain answer (which
+may not start with ``<``), so the first generated character tells which branch was taken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from voicelab.errors import ModelError
+from voicelab.providers._imports import require
+
+CALL_OPEN = "<tool_call>"
+CALL_CLOSE = "</tool_call>"
+_ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # one line: a spoken answer is short
+ANSWER_ONLY_GRAMMAR = f"root ::= answer\n{_ANSWER_RULE}\n"
+
+
+def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
+    """System-prompt text that lists the tools and the call format."""
+    lines = ["You can call these tools:"]
+    for tool in tools:
+        fn = tool["function"]
+        params = fn.get("parameters", {}).get("properties", {})
+        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
+        lines.append(f"- {fn['name']}({args}): {fn.get('description', '').strip()}")
+    lines.append(
+        f'To call a tool, reply with only {CALL_OPEN}{{"name": TOOL, "arguments": {{...}}}}'
+        f"{CALL_CLOSE}. Otherwise answer the user."
+    )
+    return "\n".join(lines)
+
+
+def _call_schema(tool: Mapping[str, Any]) -> dict[str, Any]:
+    fn = tool["function"]
+    parameters = fn.get("parameters") or {"type": "object", "properties": {}}
+    return {
+        "type": "object",
+        "properties": {"name": {"const": fn["name"]}, "arguments": parameters},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    }
+
+
+def select_tools(tools: Sequence[Mapping[str, Any]], tool_choice: Any) -> list[Mapping[str, Any]]:
+    """The tools a call may use under ``tool_choice`` (all, or the one it names)."""
+    if isinstance(tool_choice, Mapping):
+        name = tool_choice.get("function", {}).get("name") or tool_choice.get("name")
+        chosen = [t for t in tools if t["function"]["name"] == name]
+        if not chosen:
+            raise ModelError(f"tool_choice names unknown tool {name!r}")
+        return chosen
+    return list(tools)
+
+
+def grammar_text(tools: Sequence[Mapping[str, Any]], allow_answer: bool) -> str:
+    """GBNF for a call to one of ``tools``, or (``allow_answer``) a plain-text answer."""
+    schema = (
+        {"oneOf": [_call_schema(t) for t in tools]} if len(tools) > 1 else _call_schema(tools[0])
+    )
+    converter = require("llama_cpp.llama_grammar")
+    call_rules = converter.json_schema_to_gbnf(json.dumps(schema)).replace(
+        "root ::=", "call ::=", 1
+    )
+    root = f'root ::= "{CALL_OPEN}" call "{CALL_CLOSE}"'
+    if allow_answer:
+        return f"{call_rules}\n{root} | answer\n{_ANSWER_RULE}\n"
+    return f"{call_rules}\n{root}\n"
+
+
+@lru_cache(maxsize=64)
+def compile_grammar(text: str) -> Any:
+    """A compiled ``LlamaGrammar`` (cached: the same tools give the same grammar)."""
+    llama_cpp = require("llama_cpp")
+    try:
+        return llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+    except ValueError as e:
+        raise ModelError(f"cannot compile tool grammar: {e}") from e
+
+
+def parse_call(text: str) -> tuple[str, dict[str, Any]]:
+    """Name and arguments of a generated ``<tool_call>...</tool_call>``."""
+    body = text.strip().removeprefix(CALL_OPEN).removesuffix(CALL_CLOSE)
+    try:
+        call = json.loads(body)
+        return str(call["name"]), dict(call["arguments"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ModelError(
+            f"model produced an incomplete tool call ({text[:80]!r}); raise max_tokens"
+        ) from e

@@ -1,0 +1,75 @@
+"""The Agents SDK's ``STTModel`` over faster-whisper, for the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from agents.voice import (
+    AudioInput,
+    StreamedAudioInput,
+    StreamedTranscriptionSession,
+    STTModel,
+    STTModelSettings,
+)
+
+from voicelab.audio import AudioClip, clip_from_array, resample
+from voicelab.errors import ModelError
+from voicelab.providers.local_config import WhisperConfig
+from voicelab.providers.local_models import load_whisper
+
+WHISPER_SAMPLE_RATE_HZ = 16_000  # Whisper models are trained on 16 kHz audio
+
+
+class FasterWhisperSTTModel(STTModel):
+    """Transcribes a whole turn with faster-whisper in a worker thread."""
+
+    def __init__(self, config: WhisperConfig | None = None) -> None:
+        self.config = config or WhisperConfig()
+        self._model = load_whisper(self.config)
+        self._lock = threading.Lock()  # a CTranslate2 model serves one call at a time here
+
+    @property
+    def model_name(self) -> str:
+        return "local/faster-whisper-tiny.en"
+
+    def transcribe_clip(self, clip: AudioClip) -> str:
+        """Blocking: resample to 16 kHz and decode greedily; returns the joined segment texts."""
+        audio = resample(clip, WHISPER_SAMPLE_RATE_HZ).samples
+        try:
+            with self._lock:
+                segments, _info = self._model.transcribe(
+                    audio,
+                    language=self.config.language,
+                    beam_size=self.config.beam_size,
+                    vad_filter=False,
+                    without_timestamps=True,
+                    condition_on_previous_text=False,
+                )
+                return " ".join(s.text.strip() for s in segments).strip()
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"Whisper failed on {clip.source}: {e}") from e
+
+    async def transcribe(
+        self,
+        input: AudioInput,
+        settings: STTModelSettings,
+        trace_include_sensitive_data: bool,
+        trace_include_sensitive_audio_data: bool,
+    ) -> str:
+        clip = clip_from_array(input.buffer, input.frame_rate, source="AudioInput")
+        return await asyncio.to_thread(self.transcribe_clip, clip)
+
+    async def create_session(
+        self,
+        input: StreamedAudioInput,
+        settings: STTModelSettings,
+        trace_include_sensitive_data: bool,
+        trace_include_sensitive_audio_data: bool,
+    ) -> StreamedTranscriptionSession:
+        raise ModelError("streamed transcription with the local Whisper model is not built yet")
+
+    def describe(self) -> dict[str, Any]:
+        """Settings recorded with a run."""
+        return {"model": self.model_name, **self.config.__dict__}

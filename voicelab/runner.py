@@ -1,0 +1,167 @@
+"""Batch execution: every turn of a dataset through a pipeline, persisted row by row, resumable.
+
+Resume works per conversation, because later turns depend on the context of earlier ones:
+a conversation whose turns are all logged is skipped; one cut off part-way is run again from
+its first turn and its partial rows are replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from voicelab.audio import save_audio
+from voicelab.datasets.types import Conversation, Dataset, Turn
+from voicelab.environment import describe_environment
+from voicelab.errors import ResultsError
+from voicelab.metrics.cost import PriceTable, load_price_table
+from voicelab.pipelines.base import Pipeline
+from voicelab.pipelines.turn_errors import error_result
+from voicelab.redact import redact_config, redact_text
+from voicelab.results import RUN_FILE, RowLog, to_frame, write_parquet
+from voicelab.scoring import score_turn, turn_facts
+from voicelab.turn_result import TurnResult
+
+ProgressCallback = Callable[[Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How a batch run executes."""
+
+    save_audio: bool = True
+    """Write each turn's agent speech to ``audio/<turn>.wav`` in the run folder."""
+    max_concurrency: int = 1
+    """Conversations run at once (local models share the CPU: 1 is right for them)."""
+    secrets: tuple[str, ...] = ()
+    """Strings that must never reach rows or run.json (API keys)."""
+
+
+def config_hash(description: Mapping[str, Any]) -> str:
+    """A short, stable hash of a pipeline's resolved configuration."""
+    blob = json.dumps(description, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+class _Run:
+    def __init__(
+        self, pipeline: Pipeline, dataset: Dataset, out_dir: Path, prices: PriceTable,
+        options: RunOptions, progress: ProgressCallback | None,
+    ) -> None:  # fmt: skip
+        self.pipeline = pipeline
+        self.dataset = dataset
+        self.out_dir = out_dir
+        self.prices = prices
+        self.options = options
+        self.progress = progress
+        self.description = redact_config(dict(pipeline.describe()), options.secrets)
+        self.hash = config_hash(self.description)
+        self.log = RowLog(out_dir)
+
+    def prepare(self) -> set[str]:
+        """Check the folder belongs to this run; return the conversations already complete."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        info_path = self.out_dir / RUN_FILE
+        if info_path.exists():
+            previous = json.loads(info_path.read_text(encoding="utf-8"))
+            if previous.get("config_hash") != self.hash:
+                raise ResultsError(
+                    f"{self.out_dir}: holds a run of another pipeline configuration "
+                    f"({previous.get('pipeline')}, {previous.get('config_hash')}); use a new --out"
+                )
+        rows = self.log.read()
+        done_turns = {r["turn_id"] for r in rows}
+        complete = {
+            c.conversation_id for c in self.dataset
+            if all(t.turn_id in done_turns for t in c.turns)
+        }  # fmt: skip
+        kept = [r for r in rows if r["conversation_id"] in complete]
+        if len(kept) != len(rows):
+            self.log.rewrite(kept)
+        info = {
+            "pipeline": self.pipeline.name,
+            "config_hash": self.hash,
+            "dataset": self.dataset.name,
+            "turns": self.dataset.num_turns,
+            "pipeline_config": self.description,
+            "prices": {"as_of": self.prices.as_of, "source": self.prices.source},
+            "environment": describe_environment(),
+        }
+        info_path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+        return complete
+
+    def row(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
+        models = self.description.get("models", {})
+        row = {
+            "run_id": self.out_dir.name,
+            "pipeline": self.pipeline.name,
+            "architecture": self.description.get("architecture"),
+            "backend": self.description.get("backend"),
+            "config_hash": self.hash,
+            "dataset": self.dataset.name,
+            **turn_facts(turn, result),
+            **score_turn(turn, result, models=models, prices=self.prices),
+        }
+        if row["error"]:
+            row["error"] = redact_text(row["error"], self.options.secrets)
+        return row
+
+    async def conversation(self, conversation: Conversation) -> None:
+        try:
+            state = await self.pipeline.start_conversation(conversation.conversation_id)
+        except Exception as e:  # the whole conversation fails: one error row per turn
+            for turn in conversation.turns:
+                self.finish(turn, error_result(turn, e))
+            return
+        try:
+            for turn in conversation.turns:
+                try:
+                    result = await self.pipeline.run_turn(turn, state)
+                except Exception as e:  # a pipeline bug must not stop the batch
+                    result = error_result(turn, e)
+                self.finish(turn, result)
+        finally:
+            await self.pipeline.end_conversation(state)
+
+    def finish(self, turn: Turn, result: TurnResult) -> None:
+        row = self.row(turn, result)
+        self.log.append(row)
+        if self.options.save_audio and result.agent_audio is not None:
+            save_audio(result.agent_audio, self.out_dir / "audio" / f"{turn.turn_id}.wav")
+        if self.progress:
+            self.progress(row)
+
+
+async def run_dataset(
+    pipeline: Pipeline,
+    dataset: Dataset,
+    out_dir: str | Path,
+    *,
+    prices: PriceTable | None = None,
+    options: RunOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """Run every turn not yet in ``out_dir``; return the run's whole result table."""
+    run = _Run(
+        pipeline, dataset, Path(out_dir), prices or load_price_table(), options or RunOptions(),
+        progress,
+    )  # fmt: skip
+    complete = run.prepare()
+    pending = [c for c in dataset if c.conversation_id not in complete]
+    limit = asyncio.Semaphore(run.options.max_concurrency)
+
+    async def bounded(conversation: Conversation) -> None:
+        async with limit:
+            await run.conversation(conversation)
+
+    await asyncio.gather(*(bounded(c) for c in pending))
+    rows = run.log.read()
+    write_parquet(run.out_dir, rows)
+    return to_frame(rows)

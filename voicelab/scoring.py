@@ -1,0 +1,76 @@
+"""One result row per turn: the turn's facts joined with every metric computed from them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from voicelab.datasets.types import Turn
+from voicelab.metrics.cost import PriceTable, turn_cost_usd
+from voicelab.metrics.latency import latency_figures
+from voicelab.metrics.quality import score_quality
+from voicelab.metrics.wer import turn_wer
+from voicelab.turn_result import TurnResult
+
+
+def score_turn(
+    turn: Turn,
+    result: TurnResult,
+    *,
+    models: Mapping[str, str],
+    prices: PriceTable,
+) -> dict[str, Any]:
+    """Metrics of one turn as row fields (None where a metric does not apply)."""
+    quality = score_quality(
+        result.agent_text,
+        result.tool_calls,
+        turn.expected_keywords,
+        turn.expected_regex,
+        turn.expected_tool_call,
+    )
+    return {
+        "wer": turn_wer(turn.reference_text, result.user_transcript) if result.ok else None,
+        "answer_ok": quality.answer_ok if result.ok else None,
+        "tool_call_ok": quality.tool_call_ok if result.ok else None,
+        "quality": quality.quality if result.ok else None,
+        "cost_usd": turn_cost_usd(result.usage, models, prices),
+        **latency_figures(result.timeline),
+    }
+
+
+def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
+    """The raw, unscored fields of a row."""
+    usage = result.usage
+    expected = turn.expected_tool_call
+    return {
+        "conversation_id": turn.conversation_id,
+        "turn_index": turn.turn_index,
+        "turn_id": turn.turn_id,
+        "audio": turn.audio_source,
+        "feed_mode": result.feed_mode,
+        "reference_text": turn.reference_text,
+        "user_transcript": result.user_transcript,
+        "agent_text": result.agent_text,
+        "tool_calls": json.dumps(
+            [
+                {"name": c.name, "arguments": dict(c.arguments), "output": c.output}
+                for c in result.tool_calls
+            ]
+        ),
+        "expected_tool": expected.name if expected else None,
+        "input_audio_s": result.input_audio_s,
+        "agent_audio_s": result.agent_audio.duration_s if result.agent_audio else None,
+        "harness_overhead_s": result.harness_overhead_s,
+        "llm_requests": usage.llm_requests,
+        "llm_input_tokens": usage.llm_input_tokens,
+        "llm_cached_input_tokens": usage.llm_cached_input_tokens,
+        "llm_output_tokens": usage.llm_output_tokens,
+        "input_audio_tokens": usage.input_audio_tokens,
+        "output_audio_tokens": usage.output_audio_tokens,
+        "tts_characters": usage.tts_characters,
+        "timeline_ns": json.dumps(dict(result.timeline.stamps_ns)),
+        "tags": json.dumps(dict(turn.tags)),
+        "error": result.error,
+        "error_type": result.error_type,
+    }

@@ -1,0 +1,111 @@
+"""A deterministic scripted pipeline for testing the runner, resume and reports quickly.
+
+It never stands in for the real models where a test is about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from voicelab.audio import AudioClip
+from voicelab.clock import ManualClock
+from voicelab.datasets.types import Turn
+from voicelab.pipelines.turn_errors import error_result
+from voicelab.timeline import Event, TimelineRecorder
+from voicelab.turn_result import ToolCall, TurnResult, Usage
+
+_MS = 1_000_000  # nanoseconds in a millisecond
+
+
+class ScriptedCrash(BaseException):
+    """Raised to simulate the whole process dying mid-run (not caught at the turn boundary)."""
+
+
+@dataclass
+class ScriptedState:
+    """History of the scripted conversation."""
+
+    conversation_id: str
+    history: list[str] = field(default_factory=list)
+
+
+class ScriptedPipeline:
+    """Echoes the reference text back, with fixed stage latencies on a manual clock.
+
+    ``fail_turns`` turn ids raise an ordinary error (an error row); ``crash_after`` turns in
+    total, it raises ``ScriptedCrash`` as a killed process would.
+    """
+
+    def __init__(
+        self,
+        *,
+        stage_ms: Mapping[str, int] | None = None,
+        fail_turns: frozenset[str] = frozenset(),
+        crash_after: int | None = None,
+    ) -> None:
+        self.stage_ms = dict(stage_ms or {"stt": 300, "llm": 150, "tts": 100})
+        self.fail_turns = fail_turns
+        self.crash_after = crash_after
+        self.turns_run = 0
+
+    @property
+    def name(self) -> str:
+        return "scripted"
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "architecture": "chained",
+            "backend": "scripted",
+            "models": {"stt": "local/scripted", "llm": "local/scripted", "tts": "local/scripted"},
+            "stage_ms": self.stage_ms,
+        }
+
+    async def start_conversation(self, conversation_id: str) -> ScriptedState:
+        return ScriptedState(conversation_id)
+
+    async def end_conversation(self, state: Any) -> None:
+        return None
+
+    async def run_turn(self, turn: Turn, state: Any) -> TurnResult:
+        if self.crash_after is not None and self.turns_run >= self.crash_after:
+            raise ScriptedCrash(f"simulated crash before {turn.turn_id}")
+        self.turns_run += 1
+        clock = ManualClock(start_ns=1_000 * _MS)
+        recorder = TimelineRecorder(clock)
+        recorder.first(Event.END_OF_SPEECH)
+        if turn.turn_id in self.fail_turns:
+            return error_result(turn, RuntimeError("scripted failure"), recorder=recorder)
+        transcript = turn.reference_text or ""
+        state.history.append(transcript)
+        clock.advance(self.stage_ms["stt"] * _MS)
+        recorder.first(Event.TRANSCRIPT_FINAL)
+        clock.advance(self.stage_ms["llm"] * _MS)
+        recorder.first(Event.LLM_FIRST_TOKEN)
+        recorder.first(Event.FIRST_TEXT_CHUNK)
+        recorder.first(Event.TTS_REQUEST)
+        clock.advance(self.stage_ms["tts"] * _MS)
+        recorder.first(Event.TTS_FIRST_BYTE)
+        recorder.first(Event.FIRST_AGENT_AUDIO)
+        recorder.first(Event.FIRST_AUDIBLE_AUDIO)
+        clock.advance(500 * _MS)
+        recorder.first(Event.LAST_AGENT_AUDIO)
+        calls: tuple[ToolCall, ...] = ()
+        if turn.expected_tool_call:
+            expected = turn.expected_tool_call
+            calls = (ToolCall(name=expected.name, arguments=dict(expected.arguments)),)
+        return TurnResult(
+            conversation_id=turn.conversation_id,
+            turn_index=turn.turn_index,
+            user_transcript=transcript,
+            agent_text=f"You said: {transcript}",
+            agent_audio=AudioClip(np.zeros(2400, dtype=np.float32), 24_000, "scripted"),
+            tool_calls=calls,
+            usage=Usage(stt_audio_s=1.0, llm_input_tokens=10, llm_output_tokens=5),
+            timeline=recorder.freeze(),
+            input_audio_s=1.0,
+            harness_overhead_s=0.0,
+        )
