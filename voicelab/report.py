@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from voicelab.metrics.latency import LATENCY_COLUMNS
 from voicelab.metrics.wer import error_rates
 
 SUMMARY_LATENCIES = (
@@ -50,6 +49,3 @@ def summarize(frame: pd.DataFrame, latencies: tuple[str, ...] = SUMMARY_LATENCIE
 def format_summary(summary: pd.DataFrame) -> str:
     """The summary as a transposed text table (pipelines as columns), 3 decimals."""
     return summary.T.to_string(float_format=lambda v: f"{v:.3f}")
-
-
-__all__ = ["LATENCY_COLUMNS", "SUMMARY_LATENCIES", "format_summary", "summarize"]

@@ -70,7 +70,10 @@ class _Run:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         info_path = self.out_dir / RUN_FILE
         if info_path.exists():
-            previous = json.loads(info_path.read_text(encoding="utf-8"))
+            try:
+                previous = json.loads(info_path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as e:
+                raise ResultsError(f"{info_path}: run info is not valid JSON ({e.msg})") from e
             if previous.get("config_hash") != self.hash:
                 raise ResultsError(
                     f"{self.out_dir}: holds a run of another pipeline configuration "

@@ -64,9 +64,9 @@ def test_folder_with_sidecar_transcripts(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("m.jsonl", '{"audio": "a.wav"}\n{not json\n', r"m.jsonl:2: invalid JSON"),
+        ("m.jsonl", '{"audio": "a.wav"}\n{not json\n', r"m.jsonl:2: line is not valid JSON"),
         ("m.jsonl", '{"text": "no audio"}\n', "missing 'audio'"),
-        ("m.jsonl", '["a list"]\n', "expected a JSON object"),
+        ("m.jsonl", '["a list"]\n', "line must be a JSON object"),
         ("m.csv", "audio,turn_index\na.wav,first\n", "turn_index must be an integer"),
         ("m.csv", "audio,expected_regex\na.wav,(unclosed\n", "does not compile"),
         ("m.csv", "audio,expected_tool,expected_tool_args\na.wav,t,{bad\n", "not valid JSON"),

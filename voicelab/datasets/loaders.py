@@ -85,12 +85,7 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
         if not line.strip():
             continue
         where = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{where}: invalid JSON ({e.msg})") from e
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected a JSON object per line")
+        record = _json_object(line, where, "line")
         if "turns" in record:
             records.extend(_conversation_records(where, record))
         else:
@@ -198,10 +193,17 @@ def _parse_tool_call(where: str, record: Mapping[str, Any]) -> ExpectedToolCall 
         return None
     args = record.get("expected_tool_args") or {}
     if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{where}: expected_tool_args is not valid JSON ({e.msg})") from e
+        args = _json_object(args, where, "expected_tool_args")
     if not isinstance(args, dict):
         raise DatasetError(f"{where}: expected_tool_args must be a JSON object")
     return ExpectedToolCall(name=str(name), arguments=args)
+
+
+def _json_object(text: str, where: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{where}: {what} is not valid JSON ({e.msg})") from e
+    if not isinstance(value, dict):
+        raise DatasetError(f"{where}: {what} must be a JSON object")
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,6 @@ class ChainedConversation:
     stt: TimedSTTModel
     tts: TimedTTSModel
     workflow: RecordingAgentWorkflow
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class ChainedPipeline:
