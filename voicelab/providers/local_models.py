@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from functools import lru_cache
 from typing import Any
 
@@ -40,7 +41,7 @@ def load_llama(config: LlamaConfig) -> Any:
     """A ``llama_cpp.Llama`` for ``config``."""
     llama_cpp = require("llama_cpp")
     try:
-        return llama_cpp.Llama(
+        llm = llama_cpp.Llama(
             model_path=config.model_path,
             n_ctx=config.n_ctx,
             n_threads=config.n_threads,
@@ -49,3 +50,6 @@ def load_llama(config: LlamaConfig) -> Any:
         )
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelError(f"cannot load GGUF model from {config.model_path}: {e}") from e
+    # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
+    atexit.register(llm.close)
+    return llm
