@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from voicelab.server.runner import LocalServer
+from voicelab.server.state import ServerConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -22,3 +26,10 @@ def shared_data() -> Path:
 def demo_data() -> Path:
     """The project's demo customer-support dataset."""
     return DEMO_DATA
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LocalServer]:
+    """The default local server on a free loopback port, for the whole session."""
+    with LocalServer(ServerConfig(port=0)) as running:
+        yield running

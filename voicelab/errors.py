@@ -43,5 +43,9 @@ class MissingDependencyError(VoicelabError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
+class ServerError(VoicelabError):
+    """The local server could not start, or answered with an error."""
+
+
 class ResultsError(VoicelabError):
     """A run folder or results file is missing or malformed."""

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from voicelab.errors import ConfigError
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.providers.openai_endpoint import (
+    DEFAULT_LLM_MODEL,
+    DEFAULT_STT_MODEL,
+    DEFAULT_TTS_MODEL,
+    OpenAIEndpoint,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,10 +26,21 @@ class PipelineOptions:
     """Local TTS: a piper .onnx voice."""
     llm_model_path: str | None = None
     """Local LLM: a GGUF chat model."""
-    tool_choice: str | None = "required"
-    """The agent's tool_choice ("auto" suits models larger than the embedded one)."""
+    tool_choice: str | None = None
+    """The agent's tool_choice; None is the pipeline's default ("required" for the embedded
+    135M model, which cannot decide on its own; "auto" for OpenAI models)."""
     chained: ChainedConfig = field(default_factory=ChainedConfig)
     """Chained pipeline settings."""
+    endpoint: OpenAIEndpoint | None = None
+    """Where OpenAI pipelines send requests (key, base URL, timeout, retries)."""
+    stt_model: str = DEFAULT_STT_MODEL
+    """OpenAI pipelines: speech-to-text model."""
+    llm_model: str = DEFAULT_LLM_MODEL
+    """OpenAI pipelines: agent model."""
+    tts_model: str = DEFAULT_TTS_MODEL
+    """OpenAI pipelines: text-to-speech model."""
+    agent_api: str = "responses"
+    """OpenAI pipelines: "responses" (the SDK's default) or "chat_completions"."""
 
 
 def _chained_local(options: PipelineOptions) -> Pipeline:
@@ -50,7 +67,7 @@ def _chained_local(options: PipelineOptions) -> Pipeline:
     return ChainedPipeline(
         name="chained-local",
         stt_model=provider.get_stt_model(None),
-        agent=make_support_agent(options.tool_choice),
+        agent=make_support_agent(options.tool_choice or "required"),
         agent_model=model,
         agent_model_name=model_name,
         tts_model=provider.get_tts_model(None),
@@ -59,8 +76,30 @@ def _chained_local(options: PipelineOptions) -> Pipeline:
     )
 
 
+def _chained_openai(options: PipelineOptions) -> Pipeline:
+    from voicelab.demo.support_agent import make_support_agent
+    from voicelab.pipelines.chained import ChainedPipeline
+    from voicelab.providers.openai_models import openai_agent_model, openai_voice_models
+
+    if options.endpoint is None:
+        raise ConfigError("chained-openai needs an endpoint (API key and/or base URL)")
+    stt, tts = openai_voice_models(options.endpoint, options.stt_model, options.tts_model)
+    return ChainedPipeline(
+        name="chained-openai",
+        stt_model=stt,
+        agent=make_support_agent(options.tool_choice or "auto"),
+        agent_model=openai_agent_model(options.endpoint, options.llm_model, options.agent_api),
+        agent_model_name=options.llm_model,
+        tts_model=tts,
+        config=options.chained,
+        backend=options.endpoint.backend,
+        extra_description={"agent_api": options.agent_api, "base_url": options.endpoint.base_url},
+    )
+
+
 PIPELINES: dict[str, Callable[[PipelineOptions], Pipeline]] = {
     "chained-local": _chained_local,
+    "chained-openai": _chained_openai,
 }
 
 

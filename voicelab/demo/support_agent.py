@@ -90,5 +90,5 @@ def make_support_agent(tool_choice: str | None = "required") -> Agent[Any]:
         name="support",
         instructions=INSTRUCTIONS,
         tools=list(SUPPORT_TOOLS),
-        model_settings=ModelSettings(tool_choice=tool_choice, temperature=0.0),
+        model_settings=ModelSettings(tool_choice=tool_choice, temperature=0.0, include_usage=True),
     )

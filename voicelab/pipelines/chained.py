@@ -61,6 +61,7 @@ class ChainedPipeline:
         config: ChainedConfig | None = None,
         backend: str = "local",
         clock: Clock | None = None,
+        extra_description: Mapping[str, Any] | None = None,
     ) -> None:
         self._name = name
         self.stt_model = stt_model
@@ -71,6 +72,7 @@ class ChainedPipeline:
         self.config = config or ChainedConfig()
         self.backend = backend
         self.clock: Clock = clock or PerfCounterClock()
+        self._extra_description = dict(extra_description or {})
 
     @property
     def name(self) -> str:
@@ -96,6 +98,7 @@ class ChainedPipeline:
                 "tool_choice": self.agent.model_settings.tool_choice,
             },
             "config": asdict(self.config),
+            **self._extra_description,
         }
 
     async def start_conversation(self, conversation_id: str) -> ChainedConversation:

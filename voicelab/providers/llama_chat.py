@@ -7,7 +7,6 @@ agent's model is driven through the SDK's own ``OpenAIChatCompletionsModel`` in 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,7 +14,7 @@ from typing import Any
 
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_llama
+from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     CALL_CLOSE,
@@ -78,7 +77,7 @@ class LlamaChatEngine:
     def __init__(self, config: LlamaConfig | None = None) -> None:
         self.config = config or LlamaConfig()
         self._llm = load_llama(self.config)
-        self._lock = threading.Lock()
+        self._lock = model_lock(id(self._llm))
 
     @property
     def model_name(self) -> str:
@@ -110,7 +109,7 @@ class LlamaChatEngine:
                 grammar,
                 int(max_tokens or self.config.max_tokens),
                 self.config.temperature if temperature is None else float(temperature),
-                bool((request.get("stream_options") or {}).get("include_usage", True)),
+                bool((request.get("stream_options") or {}).get("include_usage", False)),
             )
 
     def _generate(

@@ -74,8 +74,10 @@ class LlamaConfig:
     """The name the model answers to in requests and result rows."""
     n_ctx: int = 4096
     """Context window in tokens."""
-    n_threads: int = _DEFAULT_THREADS
-    """Threads for inference."""
+    n_threads: int = 1
+    """Threads for inference. One by default: llama.cpp's worker threads spin at barriers, and
+    when STT, TTS or another process share the two cores a 2-thread decode was seen to stall
+    for tens of seconds; a single thread has no barrier to spin at."""
     max_tokens: int = 96
     """Default cap on generated tokens per request (a spoken answer is short)."""
     temperature: float = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -53,3 +54,10 @@ def load_llama(config: LlamaConfig) -> Any:
     # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
     atexit.register(llm.close)
     return llm
+
+
+@lru_cache(maxsize=16)
+def model_lock(model_id: int) -> threading.Lock:
+    """The one lock of a loaded model: every wrapper around the same weights shares it, since
+    llama.cpp, CTranslate2 and piper objects serve one call at a time."""
+    return threading.Lock()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from voicelab.audio import to_pcm16
 from voicelab.errors import ModelError
 from voicelab.providers._imports import require
 from voicelab.providers.local_config import PiperConfig
-from voicelab.providers.local_models import load_piper
+from voicelab.providers.local_models import load_piper, model_lock
 
 SDK_AUDIO_RATE_HZ = 24_000  # the Agents SDK reads TTS output as 24 kHz mono int16
 
@@ -26,7 +25,7 @@ class PiperTTSModel(TTSModel):
     def __init__(self, config: PiperConfig | None = None) -> None:
         self.config = config or PiperConfig()
         self._voice = load_piper(self.config)
-        self._lock = threading.Lock()
+        self._lock = model_lock(id(self._voice))
 
     @property
     def model_name(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 from agents.voice import (
@@ -17,7 +16,7 @@ from agents.voice import (
 from voicelab.audio import AudioClip, clip_from_array, resample
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import WhisperConfig
-from voicelab.providers.local_models import load_whisper
+from voicelab.providers.local_models import load_whisper, model_lock
 
 WHISPER_SAMPLE_RATE_HZ = 16_000  # Whisper models are trained on 16 kHz audio
 
@@ -28,7 +27,7 @@ class FasterWhisperSTTModel(STTModel):
     def __init__(self, config: WhisperConfig | None = None) -> None:
         self.config = config or WhisperConfig()
         self._model = load_whisper(self.config)
-        self._lock = threading.Lock()  # a CTranslate2 model serves one call at a time here
+        self._lock = model_lock(id(self._model))
 
     @property
     def model_name(self) -> str:

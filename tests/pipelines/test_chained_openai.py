@@ -1,0 +1,123 @@
+"""chained-openai: the SDK's own OpenAI models against voicelab's local server, for real."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from voicelab.datasets import load_dataset
+from voicelab.datasets.types import Dataset
+from voicelab.pipelines.base import Pipeline
+from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.registry import PipelineOptions, build_pipeline
+from voicelab.runner import run_dataset
+from voicelab.server.faults import FaultConfig, with_endpoint
+from voicelab.server.runner import LocalServer
+from voicelab.server.state import ServerConfig
+
+pytestmark = pytest.mark.slow
+INJECTED_S = 0.300
+TOLERANCE_S = 0.015
+
+
+def _openai_pipeline(
+    base_url: str, api: str = "responses", request_timeout_s: float = 60.0
+) -> Pipeline:
+    options = PipelineOptions(
+        endpoint=OpenAIEndpoint(base_url=base_url, timeout_s=request_timeout_s),
+        agent_api=api,
+        tool_choice="required",
+        chained=ChainedConfig(turn_timeout_s=120.0),
+    )
+    return build_pipeline("chained-openai", options)
+
+
+@pytest.fixture(scope="module")
+def delayed_server() -> Iterator[LocalServer]:
+    faults = with_endpoint(FaultConfig(), "transcriptions", ttfb_ms=INJECTED_S * 1000)
+    faults = with_endpoint(faults, "speech", ttfb_ms=INJECTED_S * 1000)
+    with LocalServer(ServerConfig(port=0, faults=faults)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("api", ["responses", "chat_completions"])
+async def test_demo_turn_through_both_agent_apis(
+    server: LocalServer, demo_data: Path, tmp_path: Path, api: str
+) -> None:
+    dataset = load_dataset(demo_data).head(2)
+    frame = await run_dataset(_openai_pipeline(server.base_url, api), dataset, tmp_path / api)
+    assert frame["error"].isna().all(), frame["error"].dropna().tolist()
+    first = frame.iloc[0]
+    assert first["pipeline"] == "chained-openai" and first["backend"] == "openai-compatible"
+    assert "lookup_order" in first["tool_calls"] and "452" in first["tool_calls"]
+    assert first["agent_audio_s"] > 0.3 and first["voice_to_voice_s"] > 0
+    assert first["llm_input_tokens"] > 0
+    assert first["cost_usd"] > 0  # priced as gpt-4o-transcribe -> gpt-4o -> gpt-4o-mini-tts
+
+
+async def test_same_transcripts_as_chained_local(
+    server: LocalServer, shared_data: Path, tmp_path: Path
+) -> None:
+    dataset = load_dataset(shared_data / "ljspeech-sample").head(3)
+    local = await run_dataset(build_pipeline("chained-local"), dataset, tmp_path / "local")
+    remote = await run_dataset(_openai_pipeline(server.base_url), dataset, tmp_path / "remote")
+    assert local["user_transcript"].tolist() == remote["user_transcript"].tolist()
+    assert remote["error"].isna().all()
+
+
+async def test_injected_delay_shows_in_measured_latency(
+    server: LocalServer, delayed_server: LocalServer, shared_data: Path
+) -> None:
+    """Paired per clip, alternating servers, so drift in model speed cancels out."""
+    dataset: Dataset = load_dataset(shared_data / "fsdd-sample").head(6)
+    plain, delayed = _openai_pipeline(server.base_url), _openai_pipeline(delayed_server.base_url)
+    stt_deltas, tts_deltas = [], []
+    for conversation in dataset:
+        turn = conversation.turns[0]
+        results = []
+        for pipeline in (plain, delayed):
+            state = await pipeline.start_conversation(conversation.conversation_id)
+            results.append(await pipeline.run_turn(turn, state))
+        base, slow = (r.timeline for r in results)
+        assert all(r.ok for r in results), [r.error for r in results]
+        stt_deltas.append(slow.seconds_between("end_of_speech", "transcript_final")  # type: ignore[operator]
+                          - base.seconds_between("end_of_speech", "transcript_final"))  # fmt: skip
+        tts_deltas.append(slow.seconds_between("tts_request", "tts_first_byte")  # type: ignore[operator]
+                          - base.seconds_between("tts_request", "tts_first_byte"))  # fmt: skip
+    assert statistics.median(stt_deltas) == pytest.approx(INJECTED_S, abs=TOLERANCE_S), stt_deltas
+    assert statistics.median(tts_deltas) == pytest.approx(INJECTED_S, abs=TOLERANCE_S), tts_deltas
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "faults", "error_type", "message"),
+    [
+        ("transcriptions", {"error_rate": 1.0, "error_status": 429}, "RateLimitError", "429"),
+        ("speech", {"error_rate": 1.0, "error_status": 503}, "InternalServerError", "503"),
+        ("responses", {"error_rate": 1.0, "error_status": 500}, "InternalServerError", "500"),
+        ("speech", {"drop_rate": 1.0, "drop_after_chunks": 1}, None, None),
+        ("responses", {"drop_rate": 1.0, "drop_after_chunks": 2}, None, None),
+        ("responses", {"stall_rate": 1.0, "drop_after_chunks": 2}, "APITimeoutError", "timed out"),
+        ("transcriptions", {"stall_rate": 1.0, "drop_after_chunks": 0}, "APITimeoutError", None),
+    ],
+)  # fmt: skip
+async def test_each_fault_is_a_specific_error_row(
+    demo_data: Path, tmp_path: Path, endpoint: str, faults: dict[str, float],
+    error_type: str | None, message: str | None,
+) -> None:  # fmt: skip
+    config = with_endpoint(FaultConfig(seed=1), endpoint, **faults)
+    dataset = load_dataset(demo_data).head(2)
+    with LocalServer(ServerConfig(port=0, faults=config)) as faulty:
+        pipeline = _openai_pipeline(faulty.base_url, request_timeout_s=5.0)
+        frame = await run_dataset(pipeline, dataset, tmp_path / "run")
+    assert len(frame) == dataset.num_turns  # every turn is a row, none lost
+    assert frame["error"].notna().all()
+    for _, row in frame.iterrows():
+        if error_type:
+            assert row["error_type"] == error_type
+        if message:
+            assert message in row["error"]
+        assert row["turn_id"] in row["error"]

@@ -1,0 +1,1 @@
+"""Fixtures of the server tests (the shared `server` fixture lives in tests/conftest.py)."""

@@ -1,0 +1,378 @@
+"""One realtime response from the local cascade: chat model → sentences → Piper, as events.
+
+Text streams from the chat model in a worker thread; each finished sentence is synthesised by
+Piper (another thread) while the model goes on writing, so the first audio delta does not
+wait for the whole answer. Cancelling the task stops both and ends the response "cancelled".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import logging
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from voicelab._async import iterate_in_thread
+from voicelab.server.realtime_channel import ChannelClosed, EventChannel
+from voicelab.server.realtime_conversation import Conversation
+from voicelab.server.realtime_events import (
+    Event,
+    assistant_item,
+    function_call_item,
+    new_id,
+    rate_limits_event,
+    response_object,
+    response_usage,
+)
+from voicelab.server.state import ServerState
+
+logger = logging.getLogger("voicelab.server")
+T = TypeVar("T")
+OUTPUT_BYTES_PER_S = 48_000  # 24 kHz mono PCM16
+AUDIO_DELTA_BYTES = 4_800  # 100 ms of audio per response.output_audio.delta
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,:])\s+")
+_MIN_FIRST_CLAUSE_CHARS = 24  # a first clause this long is spoken before its sentence ends
+_MAX_UNPUNCTUATED_CHARS = 240  # speak a long run-on clause rather than wait for a full stop
+
+
+@contextlib.asynccontextmanager
+async def _closing(stream: AsyncIterator[T]) -> AsyncGenerator[AsyncIterator[T], None]:
+    """Close a worker-thread stream when its consumer stops (cancelled, say), so the worker
+    stops at its next item instead of running on while holding the model."""
+    try:
+        yield stream
+    finally:
+        await cast(AsyncGenerator[T, None], stream).aclose()
+
+
+class SentenceSplitter:
+    """Cuts streamed text into sentences as soon as each one is complete.
+
+    Until the first piece is out, a long enough clause (up to a comma or colon) also counts:
+    the first audio then starts sooner, and later sentences keep their natural prosody.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._started = False
+
+    def feed(self, text: str) -> list[str]:
+        """Add text; return the sentences it completed."""
+        self._buffer += text
+        *complete, self._buffer = _SENTENCE_END.split(self._buffer)
+        if not complete and not self._started:
+            clause, *rest = _CLAUSE_END.split(self._buffer, maxsplit=1)
+            if rest and len(clause) >= _MIN_FIRST_CLAUSE_CHARS:
+                complete, self._buffer = [clause], rest[0]
+        if not complete and len(self._buffer) > _MAX_UNPUNCTUATED_CHARS:
+            head, _, self._buffer = self._buffer.rpartition(" ")
+            complete = [head]
+        pieces = [s.strip() for s in complete if s.strip()]
+        self._started = self._started or bool(pieces)
+        return pieces
+
+    def flush(self) -> str:
+        """Whatever is left at the end of the text."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return rest
+
+
+def chat_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Realtime function tools in the Chat Completions shape the engine reads."""
+    return [
+        {
+            "type": "function",
+            "function": {k: tool[k] for k in ("name", "description", "parameters") if k in tool},
+        }
+        for tool in tools
+        if tool.get("type", "function") == "function"
+    ]
+
+
+def chat_tool_choice(choice: Any) -> Any:
+    """A Realtime ``tool_choice`` in the Chat Completions shape."""
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    return choice
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponseSettings:
+    """What one response does: the session's settings with ``response.create`` overrides."""
+
+    instructions: str | None
+    tools: list[dict[str, Any]]
+    """Realtime function tools."""
+    tool_choice: Any
+    output_modalities: list[str]
+    max_output_tokens: int | str
+    temperature: float | None
+    audio_output: dict[str, Any]
+    metadata: dict[str, Any] | None
+    conversation_id: str | None
+    """None when the response stays out of the conversation (``conversation: "none"``)."""
+    input_items: list[Event] | None
+    """The context to answer, when it is not the whole conversation."""
+
+    @property
+    def speaks(self) -> bool:
+        """Whether the answer is audio (with a transcript) rather than text."""
+        return "audio" in self.output_modalities
+
+    def public(self) -> dict[str, Any]:
+        """The fields echoed in the ``realtime.response`` object."""
+        return {
+            "output_modalities": ["audio"] if self.speaks else ["text"],
+            "max_output_tokens": self.max_output_tokens,
+            "audio_output": self.audio_output,
+            "metadata": self.metadata,
+            "conversation_id": self.conversation_id,
+        }
+
+
+class CascadeResponse:
+    """Runs one response; ``run`` is the body of its task, ``cancel_reason`` set by the session."""
+
+    def __init__(
+        self,
+        settings: ResponseSettings,
+        state: ServerState,
+        channel: EventChannel,
+        conversation: Conversation,
+    ) -> None:
+        self.id = new_id("resp")
+        self.settings = settings
+        self.cancel_reason = "client_cancelled"
+        self._state = state
+        self._channel = channel
+        self._conversation = conversation
+        self._output: list[Event] = []
+        self._created = False
+        self._message: Event | None = None
+        self._message_index = 0
+        self._previous: dict[str, str | None] = {}  # item id -> previous_item_id
+        self._text: list[str] = []
+        self._splitter = SentenceSplitter()
+        self._sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        self._speaker: asyncio.Task[None] | None = None
+        self._audio_bytes = 0
+        self._heard_s = 0.0
+        self._usage: Mapping[str, Any] = {}
+
+    async def run(self) -> None:
+        """Produce the response, then always finish it with ``response.done``."""
+        status = "completed"
+        details: dict[str, Any] | None = None
+        try:
+            await self._produce()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._channel.closed.is_set() or task is None:
+                raise
+            task.uncancel()  # cancelled on purpose: finish the response below
+            status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
+        except ChannelClosed:
+            return
+        except Exception as e:  # a model failure ends this response, never the session
+            logger.exception("realtime response %s failed", self.id)
+            status = "failed"
+            details = {
+                "type": "failed",
+                "error": {"type": "server_error", "code": "model_error",
+                          "message": f"{type(e).__name__}: {e}"},
+            }  # fmt: skip
+        try:
+            await self._finish(status, details)
+        except ChannelClosed:
+            return
+
+    async def _send(self, event: Event) -> None:
+        await self._channel.send(event, in_response=True)
+
+    async def _produce(self) -> None:
+        if self._channel.plan.ttfb_s:
+            await asyncio.sleep(self._channel.plan.ttfb_s)
+        await self._send_created()
+        settings = self.settings
+        items = settings.input_items
+        if items is None:
+            items = list(self._conversation.items)
+        messages = await self._conversation.chat_messages(items, settings.instructions)
+        self._heard_s = self._conversation.heard_audio_s(items)
+        cap = settings.max_output_tokens
+        request = {
+            "messages": messages,
+            "tools": chat_tools(settings.tools),
+            "tool_choice": chat_tool_choice(settings.tool_choice),
+            "max_tokens": cap if isinstance(cap, int) else None,
+            "temperature": settings.temperature,
+            "stream_options": {"include_usage": True},
+        }
+        stream = iterate_in_thread(lambda: self._state.chat.stream(request))
+        try:
+            async with _closing(stream) as chunks:
+                async for chunk in chunks:
+                    self._usage = chunk.get("usage") or self._usage
+                    for choice in chunk.get("choices") or []:
+                        delta = choice.get("delta") or {}
+                        if delta.get("content"):
+                            await self._on_text(delta["content"])
+                        for call in delta.get("tool_calls") or []:
+                            await self._on_tool_call(call)
+            await self._end_message()
+        finally:
+            if self._speaker is not None and not self._speaker.done():
+                self._speaker.cancel()
+                await asyncio.gather(self._speaker, return_exceptions=True)
+
+    async def _send_created(self) -> None:
+        self._created = True
+        response = response_object(self.id, self.settings.public())
+        await self._send({"type": "response.created", "response": response})
+
+    def _add_output(self, item: Event) -> int:
+        """Append to the response's output (and the conversation); returns the output index."""
+        self._output.append(item)
+        if self.settings.conversation_id is not None:
+            self._previous[item["id"]] = self._conversation.insert(item)
+        return len(self._output) - 1
+
+    async def _item_added(self, item: Event, index: int) -> None:
+        await self._send(
+            {"type": "response.output_item.added", "response_id": self.id,
+             "output_index": index, "item": item}
+        )  # fmt: skip
+        if self.settings.conversation_id is not None:
+            await self._send(
+                {"type": "conversation.item.added", "previous_item_id": self._previous[item["id"]],
+                 "item": item}
+            )  # fmt: skip
+
+    async def _item_done(self, item: Event, index: int) -> None:
+        await self._send(
+            {"type": "response.output_item.done", "response_id": self.id,
+             "output_index": index, "item": item}
+        )  # fmt: skip
+        if self.settings.conversation_id is not None:
+            await self._send(
+                {"type": "conversation.item.done", "previous_item_id": self._previous[item["id"]],
+                 "item": item}
+            )  # fmt: skip
+
+    def _part_fields(self) -> Event:
+        assert self._message is not None
+        return {"response_id": self.id, "item_id": self._message["id"],
+                "output_index": self._message_index, "content_index": 0}  # fmt: skip
+
+    async def _open_message(self) -> None:
+        self._message = assistant_item(new_id("item"))
+        self._message_index = self._add_output(self._message)
+        await self._item_added(self._message, self._message_index)
+        part = {"type": "audio", "transcript": ""} if self.settings.speaks else (
+            {"type": "text", "text": ""}
+        )  # fmt: skip
+        await self._send({"type": "response.content_part.added", **self._part_fields(),
+                          "part": part})  # fmt: skip
+        if self.settings.speaks:
+            self._speaker = asyncio.create_task(self._speak())
+
+    async def _on_text(self, text: str) -> None:
+        if self._message is None:
+            await self._open_message()
+        self._text.append(text)
+        kind = "response.output_audio_transcript.delta" if self.settings.speaks else (
+            "response.output_text.delta"
+        )  # fmt: skip
+        await self._send({"type": kind, **self._part_fields(), "delta": text})
+        for sentence in self._splitter.feed(text):
+            self._sentences.put_nowait(sentence)
+
+    async def _speak(self) -> None:
+        """Synthesise sentences as they arrive and stream their audio in 100 ms deltas."""
+        while (sentence := await self._sentences.get()) is not None:
+            synthesize = functools.partial(self._state.tts.synthesize_pcm16, sentence)
+            async with _closing(iterate_in_thread(synthesize)) as chunks:
+                async for pcm in chunks:
+                    await self._send_audio(pcm)
+
+    async def _send_audio(self, pcm: bytes) -> None:
+        for start in range(0, len(pcm), AUDIO_DELTA_BYTES):
+            if self._audio_bytes:
+                await self._channel.pace()
+            piece = pcm[start : start + AUDIO_DELTA_BYTES]
+            delta = base64.b64encode(piece).decode("ascii")
+            await self._send(
+                {"type": "response.output_audio.delta", **self._part_fields(), "delta": delta}
+            )
+            self._audio_bytes += len(piece)
+
+    async def _end_message(self) -> None:
+        """The text is complete: speak what is left, then close the message."""
+        if self._message is None:
+            return
+        if self._speaker is not None:
+            rest = self._splitter.flush()
+            if rest:
+                self._sentences.put_nowait(rest)
+            self._sentences.put_nowait(None)
+            await self._speaker
+        await self._close_message("completed")
+
+    async def _close_message(self, status: str) -> None:
+        message, fields, text = self._message, self._part_fields(), "".join(self._text)
+        assert message is not None
+        self._message = None
+        if self.settings.speaks:
+            await self._send({"type": "response.output_audio.done", **fields})
+            await self._send(
+                {"type": "response.output_audio_transcript.done", **fields, "transcript": text}
+            )
+            part: Event = {"type": "audio", "transcript": text}
+            message["content"] = [{"type": "output_audio", "transcript": text}]
+            self._conversation.audio_s[message["id"]] = self._audio_bytes / OUTPUT_BYTES_PER_S
+        else:
+            await self._send({"type": "response.output_text.done", **fields, "text": text})
+            part = {"type": "text", "text": text}
+            message["content"] = [{"type": "output_text", "text": text}]
+        await self._send({"type": "response.content_part.done", **fields, "part": part})
+        message["status"] = status
+        await self._item_done(message, fields["output_index"])
+
+    async def _on_tool_call(self, call: Mapping[str, Any]) -> None:
+        function = call.get("function") or {}
+        name, arguments = str(function.get("name", "")), str(function.get("arguments") or "{}")
+        item = function_call_item(new_id("item"), str(call.get("id") or new_id("call")), name)
+        index = self._add_output(item)
+        await self._item_added(item, index)
+        fields = {"response_id": self.id, "item_id": item["id"], "output_index": index,
+                  "call_id": item["call_id"]}  # fmt: skip
+        await self._send({"type": "response.function_call_arguments.delta", **fields,
+                          "delta": arguments})  # fmt: skip
+        await self._send({"type": "response.function_call_arguments.done", **fields,
+                          "name": name, "arguments": arguments})  # fmt: skip
+        item["arguments"], item["status"] = arguments, "completed"
+        await self._item_done(item, index)
+
+    async def _finish(self, status: str, details: dict[str, Any] | None) -> None:
+        if not self._created:
+            await self._send_created()
+        if self._message is not None:
+            await self._close_message("incomplete")
+        usage = response_usage(
+            int(self._usage.get("prompt_tokens", 0)),
+            int(self._usage.get("completion_tokens", len(self._text))),
+            self._heard_s,
+            self._audio_bytes / OUTPUT_BYTES_PER_S,
+        )
+        response = response_object(
+            self.id, self.settings.public(), status=status, output=self._output,
+            status_details=details, usage=usage,
+        )  # fmt: skip
+        await self._send({"type": "response.done", "response": response})
+        await self._send(rate_limits_event(usage["total_tokens"]))

@@ -1,0 +1,120 @@
+"""``/v1/audio/transcriptions`` (faster-whisper) and ``/v1/audio/speech`` (piper)."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from voicelab._async import iterate_in_thread
+from voicelab.audio import decode_audio_bytes
+from voicelab.server.catalog import STT_MODELS, TTS_MODELS, check_model
+from voicelab.server.endpoint import field, json_body, sse, stream_response
+from voicelab.server.faults import FaultPlan
+from voicelab.server.http_errors import APIError
+from voicelab.server.state import ServerState
+
+SPEECH_RATE_HZ = 24_000  # OpenAI's pcm output: 24 kHz mono int16 little-endian
+MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /audio/speech input
+_TRANSCRIPT_FORMATS = ("json", "text", "verbose_json")
+_SPEECH_FORMATS = ("pcm", "wav")
+
+
+async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) -> Response:
+    """Transcribe an uploaded audio file."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > state.config.max_body_bytes:
+        raise APIError(
+            413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large"
+        )
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise APIError(
+            415, "send multipart/form-data with 'file' and 'model'", "invalid_content_type"
+        )
+    form = await request.form(max_part_size=state.config.max_body_bytes)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise APIError(400, "missing 'file' (the audio to transcribe)", "missing_file", "file")
+    check_model(form.get("model"), STT_MODELS, "transcription")
+    response_format = str(form.get("response_format") or "json")
+    if response_format not in _TRANSCRIPT_FORMATS:
+        raise APIError(
+            400,
+            f"response_format must be one of {_TRANSCRIPT_FORMATS}",
+            "invalid_value",
+            "response_format",
+        )
+    clip = decode_audio_bytes(await upload.read(), source=upload.filename or "upload")
+    text = await asyncio.to_thread(state.stt.transcribe_clip, clip)
+    usage = {"type": "duration", "seconds": round(clip.duration_s, 3)}
+    if str(form.get("stream") or "false").lower() == "true":
+        return stream_response(_transcript_events(text, usage), plan, "text/event-stream")
+    if response_format == "text":
+        return PlainTextResponse(text + "\n")
+    if response_format == "verbose_json":
+        segment = {"id": 0, "start": 0.0, "end": round(clip.duration_s, 3), "text": text}
+        return JSONResponse(
+            {"task": "transcribe", "language": "english", "duration": clip.duration_s,
+             "text": text, "segments": [segment], "usage": usage}
+        )  # fmt: skip
+    return JSONResponse({"text": text, "usage": usage})
+
+
+async def _transcript_events(text: str, usage: dict[str, object]) -> AsyncIterator[bytes]:
+    for word_index, word in enumerate(text.split(" ")):
+        delta = word if word_index == 0 else f" {word}"
+        yield sse({"type": "transcript.text.delta", "delta": delta})
+    yield sse({"type": "transcript.text.done", "text": text, "usage": usage})
+
+
+async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Response:
+    """Synthesise speech, streaming audio as each sentence is ready."""
+    body = await json_body(request, state)
+    check_model(body.get("model"), TTS_MODELS, "speech")
+    text = field(body, "input", str)
+    if not text or not text.strip():
+        raise APIError(400, "'input' must be non-empty text", "invalid_value", "input")
+    if len(text) > MAX_SPEECH_INPUT_CHARS:
+        raise APIError(
+            400,
+            f"'input' is longer than {MAX_SPEECH_INPUT_CHARS} characters",
+            "invalid_value",
+            "input",
+        )
+    field(body, "voice", (str, dict))
+    speed = field(body, "speed", (int, float), 1.0)
+    if not 0.25 <= speed <= 4.0:
+        raise APIError(400, "'speed' must be between 0.25 and 4.0", "invalid_value", "speed")
+    response_format = field(body, "response_format", str, "mp3")
+    if response_format not in _SPEECH_FORMATS:
+        raise APIError(
+            400,
+            f"response_format {response_format!r} is not served locally; "
+            f"use one of {_SPEECH_FORMATS}",
+            "unsupported_format",
+            "response_format",
+        )
+    pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
+    chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
+    media = "audio/wav" if response_format == "wav" else "audio/pcm"
+    return stream_response(chunks, plan, media)
+
+
+def streaming_wav_header(rate_hz: int = SPEECH_RATE_HZ) -> bytes:
+    """A 16-bit mono WAV header whose sizes say 'unknown length', as streamed WAV needs."""
+    unknown = 0xFFFFFFFF
+    return (
+        b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
+        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate_hz, rate_hz * 2, 2, 16)
+        + b"data" + struct.pack("<I", unknown)
+    )  # fmt: skip
+
+
+async def _with_wav_header(pcm: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield streaming_wav_header()
+    async for chunk in pcm:
+        yield chunk

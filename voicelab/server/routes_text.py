@@ -1,0 +1,162 @@
+"""``/v1/chat/completions`` and ``/v1/responses``, both served by the llama.cpp chat engine.
+
+The Responses route converts its input with the Agents SDK's own converters (Responses items
+to chat messages, chat chunks to Responses stream events), so its events have exactly the
+shapes the SDK and the ``openai`` client parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from agents.models.chatcmpl_converter import Converter
+from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
+from agents.models.fake_id import FAKE_RESPONSES_ID
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import Response as ResponsesResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from voicelab._async import iterate_in_thread
+from voicelab.server.catalog import CHAT_MODELS, check_model
+from voicelab.server.endpoint import field, json_body, sse, stream_response
+from voicelab.server.faults import FaultPlan
+from voicelab.server.http_errors import APIError
+from voicelab.server.state import ServerState
+
+
+def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate the fields the engine reads; the model name is echoed back."""
+    check_model(body.get("model"), CHAT_MODELS, "chat")
+    messages = field(body, "messages", list)
+    if not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
+        raise APIError(
+            400,
+            "'messages' must be a non-empty list of {role, content}",
+            "invalid_value",
+            "messages",
+        )
+    field(body, "tools", list)
+    field(body, "tool_choice", (str, dict))
+    field(body, "stream", bool)
+    field(body, "temperature", (int, float))
+    field(body, "max_tokens", int)
+    field(body, "max_completion_tokens", int)
+    field(body, "stream_options", dict)
+    return body
+
+
+def _renamed(chunk: dict[str, Any], model: str) -> dict[str, Any]:
+    return {**chunk, "model": model}
+
+
+async def chat_completions(request: Request, state: ServerState, plan: FaultPlan) -> Response:
+    """OpenAI Chat Completions, streamed (SSE) or whole."""
+    body = _chat_request(await json_body(request, state))
+    model = body["model"]
+    if not body.get("stream"):
+        completion = await asyncio.to_thread(state.chat.complete, body)
+        return JSONResponse(_renamed(completion, model))
+
+    async def events() -> AsyncIterator[bytes]:
+        async for chunk in iterate_in_thread(lambda: state.chat.stream(body)):
+            yield sse(_renamed(chunk, model))
+        yield b"data: [DONE]\n\n"
+
+    return stream_response(events(), plan, "text/event-stream")
+
+
+def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
+    converted = []
+    for tool in tools:
+        if not isinstance(tool, dict) or tool.get("type") != "function" or "name" not in tool:
+            raise APIError(
+                400, "only function tools are served locally", "unsupported_tool", "tools"
+            )
+        function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
+        converted.append({"type": "function", "function": function})
+    return converted
+
+
+def _responses_tool_choice(choice: Any) -> Any:
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    return choice
+
+
+def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses request body as the Chat Completions request the engine serves."""
+    check_model(body.get("model"), CHAT_MODELS, "responses")
+    items = field(body, "input", (str, list))
+    if not items:
+        raise APIError(400, "'input' must be non-empty", "invalid_value", "input")
+    try:
+        messages: list[Any] = list(Converter.items_to_messages(items))
+    except Exception as e:  # the SDK's converter names the malformed item
+        raise APIError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
+    instructions = field(body, "instructions", str)
+    if instructions:
+        messages.insert(0, {"role": "system", "content": instructions})
+    return {
+        "model": body["model"],
+        "messages": messages,
+        "tools": _responses_tools(field(body, "tools", list, [])),
+        "tool_choice": _responses_tool_choice(field(body, "tool_choice", (str, dict))),
+        "temperature": field(body, "temperature", (int, float)),
+        "max_tokens": field(body, "max_output_tokens", int),
+        "stream_options": {"include_usage": True},
+    }
+
+
+def _public(value: Any, item_id: str) -> Any:
+    """Drop the SDK's internal ``provider_data`` and give items a real id for its placeholder."""
+    if isinstance(value, dict):
+        return {k: _public(v, item_id) for k, v in value.items() if k != "provider_data"}
+    if isinstance(value, list):
+        return [_public(v, item_id) for v in value]
+    return item_id if value == FAKE_RESPONSES_ID else value
+
+
+async def _chunks(
+    state: ServerState, request: dict[str, Any]
+) -> AsyncIterator[ChatCompletionChunk]:
+    async for chunk in iterate_in_thread(lambda: state.chat.stream(request)):
+        yield ChatCompletionChunk.model_validate(chunk)
+
+
+async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Response:
+    """OpenAI Responses, streamed (typed SSE events) or whole."""
+    body = await json_body(request, state)
+    chat_request = _as_chat_request(body)
+    initial = ResponsesResponse(
+        id=f"resp_{uuid.uuid4().hex}",
+        created_at=time.time(),
+        model=body["model"],
+        object="response",
+        output=[],
+        tool_choice="auto",
+        tools=[],
+        parallel_tool_calls=False,
+    )
+    item_id = f"item_{uuid.uuid4().hex[:24]}"
+    events = ChatCmplStreamHandler.handle_stream(initial, _chunks(state, chat_request))  # type: ignore[arg-type]
+    if not field(body, "stream", bool, False):
+        final: dict[str, Any] | None = None
+        async for event in events:
+            if event.type == "response.completed":
+                final = _public(event.response.model_dump(mode="json", exclude_none=True), item_id)
+        if final is None:
+            raise APIError(500, "the model produced no response", "no_response")
+        return JSONResponse(final)
+
+    async def encoded() -> AsyncIterator[bytes]:
+        async for event in events:
+            yield sse(
+                _public(event.model_dump(mode="json", exclude_none=True), item_id), event.type
+            )
+
+    return stream_response(encoded(), plan, "text/event-stream")
