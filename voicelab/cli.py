@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-retries", type=int, default=0, help="API client retries")
     run.add_argument("--tts-buffer-size", type=int, default=1, help="SDK TTS chunks per event")
     run.add_argument("--turn-timeout", type=float, default=120.0, help="seconds per turn")
+    run.add_argument(
+        "--input-mode", choices=("static", "streamed"), default="static",
+        help="chained: whole clip, or a stream whose turn end the STT session's VAD finds",
+    )  # fmt: skip
+    run.add_argument(
+        "--feed", choices=("fast", "realtime"), default="fast",
+        help="streamed audio as fast as possible or paced like a microphone",
+    )  # fmt: skip
+    run.add_argument("--chunk-ms", type=float, default=20.0, help="streamed chunk length")
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
 
@@ -90,6 +99,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
     from voicelab.metrics.cost import load_price_table
     from voicelab.pipelines.chained_config import ChainedConfig
+    from voicelab.pipelines.feeding import FeedConfig
     from voicelab.registry import PipelineOptions, build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.runner import RunOptions, run_dataset
@@ -103,7 +113,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         llm_model_path=args.llm_model,
         tool_choice=args.tool_choice,
         chained=ChainedConfig(
-            tts_buffer_size=args.tts_buffer_size, turn_timeout_s=args.turn_timeout
+            tts_buffer_size=args.tts_buffer_size,
+            turn_timeout_s=args.turn_timeout,
+            input_mode=args.input_mode,
+            feed=FeedConfig(mode=args.feed, chunk_ms=args.chunk_ms),
         ),
         endpoint=_endpoint(args) if "openai" in args.pipeline else None,
         stt_model=args.stt_model,

@@ -97,3 +97,32 @@ async def test_bad_audio_becomes_error_rows_while_others_complete(
     assert ok["agent_audio_s"] > 0
     assert set(frame["error_type"].dropna()) == {"AudioError"}
     assert json.loads(ok["tool_calls"])
+
+
+@pytest.mark.parametrize("feed_mode", ["fast", "realtime"])
+async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: str) -> None:
+    from voicelab.pipelines.chained_config import ChainedConfig
+    from voicelab.pipelines.feeding import FeedConfig
+    from voicelab.registry import PipelineOptions
+
+    config = ChainedConfig(input_mode="streamed", feed=FeedConfig(mode=feed_mode))  # type: ignore[arg-type]
+    pipeline = build_pipeline("chained-local", PipelineOptions(chained=config))
+    conversation = load_dataset(demo_data).conversations[0]
+    state = await pipeline.start_conversation(conversation.conversation_id)
+    result = await pipeline.run_turn(conversation.turns[0], state)
+    assert result.error is None, result.error
+    assert result.feed_mode == feed_mode
+    assert result.user_transcript and "452" in result.user_transcript
+    assert result.agent_audio is not None
+    figures = latency_figures(result.timeline)
+    endpointing, send = figures["endpointing_s"], figures["audio_send_s"]
+    assert endpointing is not None and endpointing > 0
+    assert result.input_audio_s is not None and send is not None
+    if feed_mode == "realtime":  # paced like a microphone: sending takes the clip's length
+        assert send >= result.input_audio_s - 0.02
+        assert endpointing >= 0.1  # the VAD needs real silence after the speech
+    else:
+        assert send < result.input_audio_s / 4
+    stamps = [result.timeline.get(e) for e in (Event.END_OF_SPEECH, Event.TURN_DETECTED,
+              Event.TRANSCRIPT_FINAL, Event.FIRST_AGENT_AUDIO)]  # fmt: skip
+    assert None not in stamps and stamps == sorted(stamps)  # type: ignore[type-var]

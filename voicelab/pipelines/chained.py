@@ -8,10 +8,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from agents import Agent, RunConfig
 from agents.models.interface import Model
 from agents.voice import (
     AudioInput,
+    StreamedAudioInput,
+    StreamedAudioResult,
     STTModel,
     TTSModel,
     TTSModelSettings,
@@ -25,6 +28,7 @@ from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineError
 from voicelab.pipelines.agent_workflow import RecordingAgentWorkflow
 from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.feeding import feed_pcm16
 from voicelab.pipelines.instrumented import TimedAgentModel, TimedSTTModel, TimedTTSModel
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
@@ -138,18 +142,23 @@ class ChainedPipeline:
             with state.probe.harness():
                 clip = turn.load_clip()
                 pcm = to_pcm16(resample(clip, SDK_AUDIO_RATE_HZ).samples)
-                audio_input = AudioInput(buffer=pcm, frame_rate=SDK_AUDIO_RATE_HZ)
                 voice_pipeline = self._voice_pipeline(state)
             async with asyncio.timeout(self.config.turn_timeout_s):
-                recorder.first(Event.AUDIO_INPUT_START)
-                recorder.first(Event.END_OF_SPEECH)  # the whole utterance is handed over at once
-                result = await voice_pipeline.run(audio_input)
-                async for event in result.stream():
-                    with state.probe.harness():
-                        if event.type == "voice_stream_event_audio" and event.data is not None:
-                            playback.add(np.asarray(event.data, dtype=np.int16).reshape(-1))
-                        elif event.type == "voice_stream_event_error":
-                            raise PipelineError(f"voice pipeline error: {event.error}")
+                result, feeding = await self._start(voice_pipeline, pcm, recorder)
+                try:
+                    async for event in result.stream():
+                        with state.probe.harness():
+                            if event.type == "voice_stream_event_audio" and event.data is not None:
+                                playback.add(np.asarray(event.data, dtype=np.int16).reshape(-1))
+                            elif event.type == "voice_stream_event_error":
+                                raise PipelineError(f"voice pipeline error: {event.error}")
+                finally:
+                    if feeding is not None and not feeding.done():
+                        feeding.cancel()
+                if feeding is not None:
+                    await feeding
+            if state.stt.last_transcript is None:
+                raise PipelineError("no user turn was detected in the audio (no transcript)")
             with state.probe.harness():
                 agent_audio = playback.finish()
                 return self._result(
@@ -165,6 +174,24 @@ class ChainedPipeline:
                 input_audio_s=clip.duration_s if clip else None,
                 timeout_s=self.config.turn_timeout_s,
             )
+
+    async def _start(
+        self, voice_pipeline: VoicePipeline, pcm: npt.NDArray[np.int16], recorder: TimelineRecorder
+    ) -> tuple[StreamedAudioResult, asyncio.Task[None] | None]:
+        """Start the SDK pipeline on static or streamed input; the task feeding a stream."""
+        if self.config.input_mode == "static":
+            recorder.first(Event.AUDIO_INPUT_START)
+            recorder.first(Event.END_OF_SPEECH)  # the whole utterance is handed over at once
+            audio_input = AudioInput(buffer=pcm, frame_rate=SDK_AUDIO_RATE_HZ)
+            return await voice_pipeline.run(audio_input), None
+        streamed = StreamedAudioInput()  # type: ignore[no-untyped-call]
+        result = await voice_pipeline.run(streamed)
+
+        async def feed() -> None:
+            await feed_pcm16(pcm, SDK_AUDIO_RATE_HZ, self.config.feed, streamed.add_audio, recorder)
+            await streamed.add_audio(None)  # the conversation's audio for this turn is over
+
+        return result, asyncio.create_task(feed())
 
     def _result(
         self,
@@ -198,6 +225,6 @@ class ChainedPipeline:
             usage=usage,
             timeline=recorder.freeze(),
             input_audio_s=clip.duration_s,
-            feed_mode="fast",
+            feed_mode=self.config.feed.mode if self.config.input_mode == "streamed" else "fast",
             harness_overhead_s=state.probe.overhead_ns / 1e9,
         )

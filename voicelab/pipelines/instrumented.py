@@ -70,9 +70,32 @@ class TimedSTTModel(STTModel):
         trace_include_sensitive_data: bool,
         trace_include_sensitive_audio_data: bool,
     ) -> StreamedTranscriptionSession:
-        return await self.inner.create_session(
+        session = await self.inner.create_session(
             input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
         )
+        return TimedTranscriptionSession(session, self)
+
+
+class TimedTranscriptionSession(StreamedTranscriptionSession):
+    """Stamps each streamed turn: when its end was detected (if the session says) and when its
+    transcript arrived."""
+
+    def __init__(self, inner: StreamedTranscriptionSession, stt: TimedSTTModel) -> None:
+        self.inner = inner
+        self.stt = stt
+
+    async def transcribe_turns(self) -> AsyncIterator[str]:
+        async for text in self.inner.transcribe_turns():
+            recorder = self.stt.probe.recorder
+            now = recorder.now_ns()
+            detected = getattr(self.inner, "last_turn_detected_ns", None)
+            recorder.first(Event.TURN_DETECTED, detected if detected is not None else now)
+            recorder.first(Event.TRANSCRIPT_FINAL, now)
+            self.stt.last_transcript = text
+            yield text
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 class TimedTTSModel(TTSModel):

@@ -17,6 +17,8 @@ from voicelab.audio import AudioClip, clip_from_array, resample
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import WhisperConfig
 from voicelab.providers.local_models import load_whisper, model_lock
+from voicelab.providers.whisper_session import LocalTranscriptionSession
+from voicelab.vad import VadConfig
 
 WHISPER_SAMPLE_RATE_HZ = 16_000  # Whisper models are trained on 16 kHz audio
 
@@ -24,8 +26,11 @@ WHISPER_SAMPLE_RATE_HZ = 16_000  # Whisper models are trained on 16 kHz audio
 class FasterWhisperSTTModel(STTModel):
     """Transcribes a whole turn with faster-whisper in a worker thread."""
 
-    def __init__(self, config: WhisperConfig | None = None) -> None:
+    def __init__(
+        self, config: WhisperConfig | None = None, vad_config: VadConfig | None = None
+    ) -> None:
         self.config = config or WhisperConfig()
+        self.vad_config = vad_config or VadConfig()
         self._model = load_whisper(self.config)
         self._lock = model_lock(id(self._model))
 
@@ -67,8 +72,8 @@ class FasterWhisperSTTModel(STTModel):
         trace_include_sensitive_data: bool,
         trace_include_sensitive_audio_data: bool,
     ) -> StreamedTranscriptionSession:
-        raise ModelError("streamed transcription with the local Whisper model is not built yet")
+        return LocalTranscriptionSession(input, self, self.vad_config)
 
     def describe(self) -> dict[str, Any]:
         """Settings recorded with a run."""
-        return {"model": self.model_name, **self.config.__dict__}
+        return {"model": self.model_name, **self.config.__dict__, "vad": self.vad_config.__dict__}

@@ -92,7 +92,14 @@ class SubprocessServer:
         self._args = args
         self._api_key = api_key
         self._process: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+        self._drain: threading.Thread | None = None
         self.base_url = ""
+
+    @property
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        return "".join(self._lines)
 
     def __enter__(self) -> SubprocessServer:
         env = dict(os.environ)
@@ -105,9 +112,16 @@ class SubprocessServer:
         assert self._process.stdout is not None
         deadline = time.monotonic() + _START_TIMEOUT_S
         for line in self._process.stdout:
+            self._lines.append(line)
             found = re.search(r"(http://\S+/v1)", line)
             if found:
                 self.base_url = found.group(1)
+                stdout = self._process.stdout
+                # keep reading, or a full pipe would block the server's logging
+                self._drain = threading.Thread(
+                    target=self._lines.extend, args=(stdout,), daemon=True
+                )
+                self._drain.start()
                 return self
             if time.monotonic() > deadline:
                 break
@@ -121,4 +135,6 @@ class SubprocessServer:
                 self._process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+            if self._drain is not None:
+                self._drain.join(timeout=5)
             self._process = None

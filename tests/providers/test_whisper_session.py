@@ -1,0 +1,57 @@
+"""The local streamed transcription session: VAD-delimited turns transcribed by Whisper."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from agents.voice import StreamedAudioInput
+
+from voicelab.audio import load_audio, resample, to_pcm16
+from voicelab.clock import ManualClock
+from voicelab.providers.whisper_stt import FasterWhisperSTTModel
+
+pytestmark = pytest.mark.slow
+RATE_HZ = 24_000
+
+
+def _pcm(path: Path) -> np.ndarray:
+    return to_pcm16(resample(load_audio(path), RATE_HZ).samples)
+
+
+@pytest.mark.parametrize("chunk_ms", [10, 100])
+async def test_two_utterances_become_two_turns(shared_data: Path, chunk_ms: int) -> None:
+    silence = np.zeros(RATE_HZ, dtype=np.int16)
+    first = _pcm(shared_data / "ljspeech-sample" / "LJ001-0002.wav")
+    second = _pcm(shared_data / "fsdd-sample" / "7_jackson_0.wav")
+    stream = np.concatenate([silence, first, silence, second, silence])
+    stt = FasterWhisperSTTModel()
+    audio_input = StreamedAudioInput()  # type: ignore[no-untyped-call]
+    clock = ManualClock(start_ns=42)
+    session = await stt.create_session(audio_input, None, False, False)  # type: ignore[arg-type]
+    session._clock = clock  # type: ignore[attr-defined]
+    step = RATE_HZ * chunk_ms // 1000
+    for start in range(0, len(stream), step):
+        await audio_input.add_audio(stream[start : start + step])
+    await audio_input.add_audio(None)
+    turns = [t async for t in session.transcribe_turns()]
+    assert len(turns) == 2, turns
+    assert "comparatively modern" in turns[0].lower()
+    assert "seven" in turns[1].lower() or "7" in turns[1]
+    assert session.last_turn_detected_ns == 42  # type: ignore[attr-defined]
+
+
+async def test_speech_cut_off_by_the_end_of_stream_is_still_a_turn(shared_data: Path) -> None:
+    audio_input = StreamedAudioInput()  # type: ignore[no-untyped-call]
+    session = await FasterWhisperSTTModel().create_session(audio_input, None, False, False)  # type: ignore[arg-type]
+    clip = _pcm(shared_data / "ljspeech-sample" / "LJ001-0002.wav")
+    await audio_input.add_audio(np.concatenate([np.zeros(RATE_HZ // 2, np.int16), clip[:-2000]]))
+    await audio_input.add_audio(None)
+    turns = await asyncio.wait_for(_collect(session), timeout=60)
+    assert len(turns) == 1 and "comparatively" in turns[0].lower()
+
+
+async def _collect(session) -> list[str]:  # type: ignore[no-untyped-def]
+    return [t async for t in session.transcribe_turns()]
