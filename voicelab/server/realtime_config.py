@@ -167,15 +167,20 @@ def from_beta(session: dict[str, Any]) -> dict[str, Any]:
     return session
 
 
+def _require_served(
+    name: Any, served: frozenset[str], what: str, param: str, event_id: str | None
+) -> None:
+    if name is not None and name not in served:
+        raise ClientEventError(
+            f"The {what} `{name}` is not served by this local server "
+            f"(served: {', '.join(sorted(served))}).",
+            "model_not_found", param, event_id,
+        )  # fmt: skip
+
+
 def _check_served(update: Mapping[str, Any], event_id: str | None) -> None:
     """Refuse what the local cascade cannot do, naming the field."""
-    model = update.get("model")
-    if model is not None and model not in REALTIME_MODELS:
-        raise ClientEventError(
-            f"The model `{model}` is not served by this local server "
-            f"(served: {', '.join(sorted(REALTIME_MODELS))}).",
-            "model_not_found", "session.model", event_id,
-        )  # fmt: skip
+    _require_served(update.get("model"), REALTIME_MODELS, "model", "session.model", event_id)
     audio = update.get("audio") or {}
     for side in ("input", "output"):
         fmt = (audio.get(side) or {}).get("format")
@@ -185,13 +190,10 @@ def _check_served(update: Mapping[str, Any], event_id: str | None) -> None:
                 "invalid_value", f"session.audio.{side}.format.type", event_id,
             )  # fmt: skip
     transcription = (audio.get("input") or {}).get("transcription") or {}
-    stt_model = transcription.get("model")
-    if stt_model is not None and stt_model not in STT_MODELS:
-        raise ClientEventError(
-            f"The transcription model `{stt_model}` is not served by this local server "
-            f"(served: {', '.join(sorted(STT_MODELS))}).",
-            "model_not_found", "session.audio.input.transcription.model", event_id,
-        )  # fmt: skip
+    _require_served(
+        transcription.get("model"), STT_MODELS, "transcription model",
+        "session.audio.input.transcription.model", event_id,
+    )  # fmt: skip
     check_tools(update.get("tools"), "session.tools", event_id)
 
 
