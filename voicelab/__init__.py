@@ -23,6 +23,9 @@ from voicelab.errors import (
     VoicelabError,
 )
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
+from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.feeding import FeedConfig
+from voicelab.pipelines.realtime_config import RealtimeConfig
 from voicelab.registry import PipelineOptions, build_pipeline
 from voicelab.report import summarize
 from voicelab.results import SCHEMA, load_run
@@ -36,17 +39,20 @@ __all__ = [
     "SCHEMA",
     "AudioClip",
     "AudioError",
+    "ChainedConfig",
     "ConfigError",
     "Conversation",
     "Dataset",
     "DatasetError",
     "Event",
     "ExpectedToolCall",
+    "FeedConfig",
     "MissingDependencyError",
     "ModelError",
     "PipelineError",
     "PipelineOptions",
     "PipelineTimeoutError",
+    "RealtimeConfig",
     "ResultsError",
     "RunOptions",
     "Timeline",

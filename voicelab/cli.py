@@ -42,7 +42,15 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url", help="OpenAI pipelines: API root (default $OPENAI_BASE_URL or the cloud)"
     )
     run.add_argument("--stt-model", default=DEFAULT_STT_MODEL, help="OpenAI pipelines: STT model")
-    run.add_argument("--model", default=DEFAULT_LLM_MODEL, help="OpenAI pipelines: agent model")
+    run.add_argument(
+        "--model", help=f"agent model ({DEFAULT_LLM_MODEL}) or realtime model (gpt-realtime)"
+    )
+    run.add_argument("--url", help="realtime: full WebSocket URL (Azure, self-hosted)")
+    run.add_argument("--voice", default="alloy", help="realtime: output voice")
+    run.add_argument(
+        "--turn-detection", choices=("server_vad", "manual"), default="server_vad",
+        help="realtime: server VAD finds the turn end, or voicelab commits it",
+    )  # fmt: skip
     run.add_argument("--tts-model", default=DEFAULT_TTS_MODEL, help="OpenAI pipelines: TTS model")
     run.add_argument("--agent-api", choices=AGENT_APIS, default="responses", help="agent model API")
     run.add_argument("--request-timeout", type=float, default=60.0, help="seconds per API request")
@@ -116,11 +124,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             tts_buffer_size=args.tts_buffer_size,
             turn_timeout_s=args.turn_timeout,
             input_mode=args.input_mode,
-            feed=FeedConfig(mode=args.feed, chunk_ms=args.chunk_ms),
         ),
-        endpoint=_endpoint(args) if "openai" in args.pipeline else None,
+        feed=FeedConfig(mode=args.feed, chunk_ms=args.chunk_ms),
+        endpoint=None if args.pipeline == "chained-local" else _endpoint(args),
         stt_model=args.stt_model,
-        llm_model=args.model,
+        llm_model=args.model or DEFAULT_LLM_MODEL,
+        realtime_model=args.model or "gpt-realtime",
+        realtime_url=args.url,
+        realtime_voice=args.voice,
+        turn_detection=args.turn_detection,
         tts_model=args.tts_model,
         agent_api=args.agent_api,
     )

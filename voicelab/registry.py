@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voicelab.errors import ConfigError
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.feeding import FeedConfig
 from voicelab.providers.openai_endpoint import (
     DEFAULT_LLM_MODEL,
     DEFAULT_STT_MODEL,
@@ -30,7 +31,9 @@ class PipelineOptions:
     """The agent's tool_choice; None is the pipeline's default ("required" for the embedded
     135M model, which cannot decide on its own; "auto" for OpenAI models)."""
     chained: ChainedConfig = field(default_factory=ChainedConfig)
-    """Chained pipeline settings."""
+    """Chained pipeline settings (its ``feed`` is replaced by ``feed`` below)."""
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    """How user audio is streamed in, for every pipeline that streams it."""
     endpoint: OpenAIEndpoint | None = None
     """Where OpenAI pipelines send requests (key, base URL, timeout, retries)."""
     stt_model: str = DEFAULT_STT_MODEL
@@ -41,6 +44,14 @@ class PipelineOptions:
     """OpenAI pipelines: text-to-speech model."""
     agent_api: str = "responses"
     """OpenAI pipelines: "responses" (the SDK's default) or "chat_completions"."""
+    realtime_model: str = "gpt-realtime"
+    """realtime: the speech-to-speech model."""
+    realtime_url: str | None = None
+    """realtime: a full WebSocket URL (Azure, a self-hosted server); default from the endpoint."""
+    realtime_voice: str = "alloy"
+    """realtime: the output voice."""
+    turn_detection: str = "server_vad"
+    """realtime: "server_vad" (the server finds the turn end) or "manual" (commit)."""
 
 
 def _chained_local(options: PipelineOptions) -> Pipeline:
@@ -71,7 +82,7 @@ def _chained_local(options: PipelineOptions) -> Pipeline:
         agent_model=model,
         agent_model_name=model_name,
         tts_model=provider.get_tts_model(None),
-        config=options.chained,
+        config=replace(options.chained, feed=options.feed),
         backend="local",
     )
 
@@ -91,15 +102,36 @@ def _chained_openai(options: PipelineOptions) -> Pipeline:
         agent_model=openai_agent_model(options.endpoint, options.llm_model, options.agent_api),
         agent_model_name=options.llm_model,
         tts_model=tts,
-        config=options.chained,
+        config=replace(options.chained, feed=options.feed),
         backend=options.endpoint.backend,
         extra_description={"agent_api": options.agent_api, "base_url": options.endpoint.base_url},
     )
 
 
+def _realtime(options: PipelineOptions) -> Pipeline:
+    from voicelab.pipelines.realtime import build_realtime
+    from voicelab.pipelines.realtime_config import RealtimeConfig
+
+    if options.endpoint is None:
+        raise ConfigError("realtime needs an endpoint (API key and/or base URL)")
+    feed = options.feed
+    config = RealtimeConfig(
+        model=options.realtime_model,
+        voice=options.realtime_voice,
+        tool_choice=options.tool_choice or "auto",  # type: ignore[arg-type]
+        turn_detection=options.turn_detection,  # type: ignore[arg-type]
+        feed_mode=feed.mode,
+        chunk_ms=feed.chunk_ms,
+        trailing_silence_ms=feed.trailing_silence_ms,
+        turn_timeout_s=options.chained.turn_timeout_s,
+    )
+    return build_realtime(options.endpoint, config, url=options.realtime_url)
+
+
 PIPELINES: dict[str, Callable[[PipelineOptions], Pipeline]] = {
     "chained-local": _chained_local,
     "chained-openai": _chained_openai,
+    "realtime": _realtime,
 }
 
 

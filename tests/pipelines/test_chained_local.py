@@ -105,8 +105,11 @@ async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: 
     from voicelab.pipelines.feeding import FeedConfig
     from voicelab.registry import PipelineOptions
 
-    config = ChainedConfig(input_mode="streamed", feed=FeedConfig(mode=feed_mode))  # type: ignore[arg-type]
-    pipeline = build_pipeline("chained-local", PipelineOptions(chained=config))
+    options = PipelineOptions(
+        chained=ChainedConfig(input_mode="streamed"),
+        feed=FeedConfig(mode=feed_mode),  # type: ignore[arg-type]
+    )
+    pipeline = build_pipeline("chained-local", options)
     conversation = load_dataset(demo_data).conversations[0]
     state = await pipeline.start_conversation(conversation.conversation_id)
     result = await pipeline.run_turn(conversation.turns[0], state)

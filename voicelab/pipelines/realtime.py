@@ -1,0 +1,338 @@
+"""RealtimePipeline: speech to speech over the Realtime API protocol (GA shape), one session per
+conversation, with the chained agent's tools and the same TurnResult as the chained pipeline.
+
+It speaks the protocol through the ``openai`` client's raw connection rather than the Agents
+SDK's ``RealtimeSession``: every server event is stamped the moment it comes off the socket,
+audio deltas arrive as sent, and usage is read from each ``response.done`` exactly as billed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voicelab.audio import AudioClip, resample, to_pcm16
+from voicelab.clock import Clock, PerfCounterClock
+from voicelab.datasets.types import Turn
+from voicelab.errors import PipelineTimeoutError
+from voicelab.pipelines.feeding import feed_pcm16
+from voicelab.pipelines.playback import PlaybackRecorder
+from voicelab.pipelines.probe import TurnProbe
+from voicelab.pipelines.realtime_backend import detect_backend, realtime_url, url_backend
+from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.realtime_socket import RealtimeSocket
+from voicelab.pipelines.realtime_tools import RealtimeToolSet, ToolLike
+from voicelab.pipelines.realtime_turn import RealtimeTurn
+from voicelab.pipelines.turn_errors import error_result
+from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.redact import redact_text
+from voicelab.timeline import TimelineRecorder
+from voicelab.turn_result import TurnResult
+
+REALTIME_RATE_HZ = 24_000  # audio/pcm in and out of a Realtime session: 24 kHz mono int16
+_PCM_FORMAT = {"type": "audio/pcm", "rate": REALTIME_RATE_HZ}
+
+
+@dataclass
+class RealtimeConversation:
+    """Per-conversation state: the session's socket (reopened after a failure) and what it said."""
+
+    conversation_id: str
+    probe: TurnProbe
+    socket: RealtimeSocket | None = None
+    broken: str | None = None
+    """Why the socket was given up; the next turn opens a new session (without the history)."""
+    sessions: int = 0
+    """Sessions opened so far; above 1, later turns lost the context of earlier ones."""
+    session_backend: str | None = None
+    """The backend the latest ``session.created`` named."""
+    rate_limits: list[Mapping[str, Any]] | None = None
+    """The latest ``rate_limits.updated`` payload."""
+
+
+class RealtimePipeline:
+    """Runs each user turn through one Realtime session per conversation."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: OpenAIEndpoint,
+        config: RealtimeConfig | None = None,
+        tools: Iterable[ToolLike] = (),
+        url: str | None = None,
+        backend: str | None = None,
+        clock: Clock | None = None,
+        name: str = "realtime",
+    ) -> None:
+        self.endpoint = endpoint
+        self.config = config or RealtimeConfig()
+        self.tools = RealtimeToolSet(tools)
+        self.url = url
+        self.backend = backend or url_backend(endpoint, url)
+        """The label in ``describe()``; ``build_realtime`` asks the server for it."""
+        self.clock: Clock = clock or PerfCounterClock()
+        self._name = name
+        self._secrets = [endpoint.api_key] if endpoint.api_key else []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def instructions(self) -> str:
+        """The session's instructions: the config's, else the demo support agent's."""
+        if self.config.instructions is not None:
+            return self.config.instructions
+        from voicelab.demo.support_agent import INSTRUCTIONS
+
+        return INSTRUCTIONS
+
+    def models(self) -> dict[str, str]:
+        """Component -> model name, for cost: input transcription is billed on its own."""
+        models = {"realtime": self.config.model}
+        if self.config.input_transcription_model:
+            models["stt"] = self.config.input_transcription_model
+        return models
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            "architecture": "realtime",
+            "backend": self.backend,
+            "models": self.models(),
+            "tools": self.tools.names,
+            "config": {**asdict(self.config), "instructions": self.instructions},
+            "url": redact_text(realtime_url(self.endpoint, self.url), self._secrets),
+            "base_url": self.endpoint.base_url,
+        }
+
+    def session_config(self) -> dict[str, Any]:
+        """The ``session`` of the ``session.update`` sent when a conversation opens."""
+        config = self.config
+        transcription = (
+            {"model": config.input_transcription_model}
+            if config.input_transcription_model
+            else None
+        )
+        detection = (
+            {"type": "server_vad", "silence_duration_ms": config.vad_silence_duration_ms,
+             "create_response": True, "interrupt_response": True}
+            if config.turn_detection == "server_vad"
+            else None
+        )  # fmt: skip
+        return {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "instructions": self.instructions,
+            "tools": self.tools.definitions(),
+            "tool_choice": config.tool_choice,
+            "max_output_tokens": config.max_output_tokens or "inf",
+            "audio": {
+                "input": {"format": _PCM_FORMAT, "transcription": transcription,
+                          "turn_detection": detection},
+                "output": {"format": _PCM_FORMAT, "voice": config.voice},
+            },
+        }  # fmt: skip
+
+    async def start_conversation(self, conversation_id: str) -> RealtimeConversation:
+        state = RealtimeConversation(conversation_id=conversation_id, probe=TurnProbe())
+        await self._open(state)
+        return state
+
+    async def _open(self, state: RealtimeConversation) -> RealtimeSocket:
+        if state.socket is not None:
+            await state.socket.close()
+        state.socket = None
+        socket = await RealtimeSocket.open(
+            self.endpoint, self.url, self.config.model, self.session_config(),
+            clock=self.clock, timeout_s=self.config.connect_timeout_s, meter=state.probe.harness,
+        )  # fmt: skip
+        state.socket, state.broken = socket, None
+        state.sessions += 1
+        state.session_backend = socket.backend
+        return socket
+
+    async def end_conversation(self, state: Any) -> None:
+        assert isinstance(state, RealtimeConversation)
+        if state.socket is not None:
+            await state.socket.close()
+            state.socket = None
+
+    async def run_turn(self, turn: Turn, state: Any) -> TurnResult:
+        assert isinstance(state, RealtimeConversation)
+        recorder = TimelineRecorder(self.clock)
+        state.probe.begin_turn(recorder)
+        playback = PlaybackRecorder(recorder, REALTIME_RATE_HZ, self.config.audible_threshold_dbfs)
+        collected = RealtimeTurn(
+            recorder, playback,
+            transcription=self.config.input_transcription_model is not None,
+            manual_commit=self.config.turn_detection == "manual",
+        )  # fmt: skip
+        try:
+            with state.probe.harness():
+                clip = turn.load_clip()
+                pcm = to_pcm16(resample(clip, REALTIME_RATE_HZ).samples)
+        except Exception as e:  # unusable audio: nothing was sent, the session stays as it is
+            return self._failed(turn, e, state, collected, None)
+        try:
+            try:
+                async with asyncio.timeout(self.config.turn_timeout_s):
+                    await self._converse(state, pcm, recorder, collected)
+            except TimeoutError as e:
+                raise PipelineTimeoutError(
+                    f"timed out after {self.config.turn_timeout_s:g} s waiting for "
+                    f"{collected.waiting_for()}"
+                ) from e
+            finally:
+                if state.socket is not None:
+                    state.rate_limits = state.socket.rate_limits or state.rate_limits
+            with state.probe.harness():
+                return self._result(turn, state, recorder, clip, collected)
+        except Exception as e:
+            state.broken = f"{type(e).__name__}: {e}"
+            if state.socket is not None:  # stop the server working on a turn given up
+                await state.socket.close()
+            return self._failed(turn, e, state, collected, clip)
+
+    def _failed(
+        self,
+        turn: Turn,
+        error: Exception,
+        state: RealtimeConversation,
+        collected: RealtimeTurn,
+        clip: AudioClip | None,
+    ) -> TurnResult:
+        """The error row: what was observed before the failure, with no key in the message."""
+        failed = error_result(
+            turn, error, recorder=collected.recorder, user_transcript=collected.user_transcript,
+            tool_calls=tuple(state.probe.tool_calls),
+            input_audio_s=clip.duration_s if clip else None,
+        )  # fmt: skip
+        return replace(failed, error=redact_text(failed.error or "", self._secrets))
+
+    async def _converse(
+        self,
+        state: RealtimeConversation,
+        pcm: npt.NDArray[np.int16],
+        recorder: TimelineRecorder,
+        collected: RealtimeTurn,
+    ) -> None:
+        """Stream the user's audio and play the session's side of the turn until it is over."""
+        socket = state.socket
+        if socket is None or socket.closed or state.broken is not None:
+            socket = await self._open(state)
+        socket.discard_pending()
+        feeding = asyncio.create_task(self._feed(socket, pcm, recorder))
+        answering = asyncio.create_task(self._answer(socket, state, collected))
+        try:
+            # both run to the end (the trailing silence may still be going out after the answer);
+            # whichever fails first ends the turn
+            await asyncio.wait({feeding, answering}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in (answering, feeding):
+                error = task.exception() if task.done() else None
+                if error is not None:
+                    raise error
+            if collected.transcript_pending:
+                try:
+                    async with asyncio.timeout(self.config.transcript_wait_s):
+                        while collected.transcript_pending:
+                            await self._handle(socket, state, collected)
+                except TimeoutError:
+                    pass  # the turn is complete without it: user_transcript stays None
+        finally:
+            for task in (feeding, answering):
+                task.cancel()
+            await asyncio.gather(feeding, answering, return_exceptions=True)
+
+    async def _feed(
+        self, socket: RealtimeSocket, pcm: npt.NDArray[np.int16], recorder: TimelineRecorder
+    ) -> None:
+        """Append the clip (and, for the VAD, trailing silence); in manual mode, commit."""
+
+        async def append(chunk: npt.NDArray[np.int16]) -> None:
+            with socket.meter():
+                audio = base64.b64encode(chunk.astype("<i2").tobytes()).decode("ascii")
+            await socket.send({"type": "input_audio_buffer.append", "audio": audio})
+
+        await feed_pcm16(pcm, REALTIME_RATE_HZ, self.config.feed, append, recorder)
+        if self.config.turn_detection == "manual":
+            await socket.send({"type": "input_audio_buffer.commit"})
+            await socket.send({"type": "response.create"})
+
+    async def _answer(
+        self, socket: RealtimeSocket, state: RealtimeConversation, collected: RealtimeTurn
+    ) -> None:
+        """Read events until a response ends without a tool call, running the tools it asks."""
+        rounds = 0
+        while not collected.answered:
+            await self._handle(socket, state, collected)
+            if collected.follow_up_due:
+                collected.follow_up_due = False
+                rounds += 1
+                # like the SDK's reset_tool_choice: "required" would loop on tool calls forever
+                choice = "none" if rounds >= self.config.max_tool_rounds else "auto"
+                await socket.send({"type": "response.create", "response": {"tool_choice": choice}})
+
+    async def _handle(
+        self, socket: RealtimeSocket, state: RealtimeConversation, collected: RealtimeTurn
+    ) -> None:
+        """Take the next event; run any tool it calls and send the output back."""
+        event = await socket.next()
+        with state.probe.harness():
+            calls = collected.handle(event)
+        for call in calls:
+            done = await self.tools.invoke(call.name, call.call_id, call.arguments)
+            state.probe.tool_calls.append(done)
+            await socket.send(
+                {"type": "conversation.item.create",
+                 "item": {"type": "function_call_output", "call_id": call.call_id,
+                          "output": done.output or ""}}
+            )  # fmt: skip
+
+    def _result(
+        self,
+        turn: Turn,
+        state: RealtimeConversation,
+        recorder: TimelineRecorder,
+        clip: AudioClip,
+        collected: RealtimeTurn,
+    ) -> TurnResult:
+        return TurnResult(
+            conversation_id=turn.conversation_id,
+            turn_index=turn.turn_index,
+            user_transcript=collected.user_transcript,
+            agent_text=collected.agent_text,
+            agent_audio=collected.playback.finish(),
+            tool_calls=tuple(state.probe.tool_calls),
+            usage=collected.usage(clip.duration_s),
+            timeline=recorder.freeze(),
+            input_audio_s=clip.duration_s,
+            feed_mode=self.config.feed_mode,
+            harness_overhead_s=state.probe.overhead_ns / 1e9,
+        )
+
+
+def build_realtime(
+    endpoint: OpenAIEndpoint,
+    config: RealtimeConfig | None = None,
+    tools: Iterable[ToolLike] | None = None,
+    *,
+    url: str | None = None,
+) -> RealtimePipeline:
+    """The "realtime" pipeline: the demo support tools unless ``tools`` is given.
+
+    A server other than OpenAI's cloud is asked once (a short session) which backend it is,
+    so rows from voicelab's local server say ``local-cascade``.
+    """
+    config = config or RealtimeConfig()
+    if tools is None:
+        from voicelab.demo.support_agent import SUPPORT_TOOLS
+
+        tools = SUPPORT_TOOLS
+    backend = detect_backend(endpoint, url, config.model)
+    return RealtimePipeline(endpoint=endpoint, config=config, tools=tools, url=url, backend=backend)
