@@ -48,4 +48,10 @@ def summarize(frame: pd.DataFrame, latencies: tuple[str, ...] = SUMMARY_LATENCIE
 
 def format_summary(summary: pd.DataFrame) -> str:
     """The summary as a transposed text table (pipelines as columns), 3 decimals."""
-    return summary.T.to_string(float_format=lambda v: f"{v:.3f}")
+    return summary.T.map(_cell).to_string()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, int | float) and float(value).is_integer() and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
