@@ -11,13 +11,13 @@ A JSONL line may also be a whole conversation: ``{"conversation_id": ..., "turns
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from voicelab._json import json_object
 from voicelab.datasets.types import Conversation, Dataset, ExpectedToolCall, Turn
 from voicelab.errors import DatasetError
 
@@ -85,7 +85,7 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
         if not line.strip():
             continue
         where = f"{path}:{line_no}"
-        record = _json_object(line, where, "line")
+        record = json_object(line, f"{where}: line", DatasetError)
         if "turns" in record:
             records.extend(_conversation_records(where, record))
         else:
@@ -193,17 +193,7 @@ def _parse_tool_call(where: str, record: Mapping[str, Any]) -> ExpectedToolCall 
         return None
     args = record.get("expected_tool_args") or {}
     if isinstance(args, str):
-        args = _json_object(args, where, "expected_tool_args")
+        args = json_object(args, f"{where}: expected_tool_args", DatasetError)
     if not isinstance(args, dict):
         raise DatasetError(f"{where}: expected_tool_args must be a JSON object")
     return ExpectedToolCall(name=str(name), arguments=args)
-
-
-def _json_object(text: str, where: str, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{where}: {what} is not valid JSON ({e.msg})") from e
-    if not isinstance(value, dict):
-        raise DatasetError(f"{where}: {what} must be a JSON object")
-    return value

@@ -8,7 +8,6 @@ comes from one generator per endpoint seeded from the config's seed, so a run is
 
 from __future__ import annotations
 
-import json
 import random
 import tomllib
 import zlib
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from voicelab._json import json_object
 from voicelab.errors import ConfigError
 
 ENDPOINTS = ("transcriptions", "speech", "chat", "responses", "realtime", "models")
@@ -124,13 +124,7 @@ def load_fault_config(path: str | Path) -> FaultConfig:
 
 def parse_fault_header(value: str) -> dict[str, Any]:
     """The per-request override carried in ``X-Voicelab-Faults``."""
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{FAULT_HEADER} is not valid JSON ({e.msg})") from e
-    if not isinstance(parsed, dict):
-        raise ConfigError(f"{FAULT_HEADER} must be a JSON object")
-    return parsed
+    return json_object(value, FAULT_HEADER, ConfigError)
 
 
 class FaultInjector:
