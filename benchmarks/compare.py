@@ -4,7 +4,9 @@
 
 chained-local runs in streamed mode (Silero VAD finds the turn end, Whisper transcribes,
 SmolLM2 answers, Piper speaks); realtime talks the Realtime protocol to voicelab's local
-server (its cascade of the same models, with server VAD). Audio is paced in real time in
+server (its cascade of the same models, with server VAD), run as a separate process so the
+server's Python work does not land in the client's measured overhead (they would share one
+GIL in-process). Audio is paced in real time in
 20 ms chunks for both, so ``voice_to_voice_s`` means the same thing in both columns. Prints
 median and p90 of each figure per pipeline from one run, and each one's harness overhead.
 """
@@ -28,8 +30,7 @@ from voicelab.pipelines.realtime_config import RealtimeConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import PipelineOptions, build_pipeline
 from voicelab.runner import RunOptions, run_dataset
-from voicelab.server.runner import LocalServer
-from voicelab.server.state import ServerConfig
+from voicelab.server.runner import SubprocessServer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIGURES = ("endpointing_s", "voice_to_voice_s", "voice_to_audible_s", "turn_total_s",
@@ -44,7 +45,7 @@ def _dataset(fsdd: int, lj: int) -> Dataset:
     return Dataset(name="shared-mix", conversations=tuple(c for d in parts for c in d))
 
 
-def _pipelines(server: LocalServer) -> list[Pipeline]:
+def _pipelines(server: SubprocessServer) -> list[Pipeline]:
     chained = build_pipeline(
         "chained-local",
         PipelineOptions(
@@ -58,7 +59,7 @@ def _pipelines(server: LocalServer) -> list[Pipeline]:
     return [chained, realtime]
 
 
-async def _run(dataset: Dataset, out: Path, server: LocalServer) -> pd.DataFrame:
+async def _run(dataset: Dataset, out: Path, server: SubprocessServer) -> pd.DataFrame:
     frames = []
     for pipeline in _pipelines(server):
         options = RunOptions(save_audio=False)
@@ -91,7 +92,7 @@ def main() -> None:
     parser.add_argument("--lj", type=int, default=8, help="read-sentence clips")
     args = parser.parse_args()
     dataset = _dataset(args.fsdd, args.lj)
-    with tempfile.TemporaryDirectory() as tmp, LocalServer(ServerConfig(port=0)) as server:
+    with tempfile.TemporaryDirectory() as tmp, SubprocessServer() as server:
         _report(asyncio.run(_run(dataset, Path(tmp), server)))
 
 

@@ -193,6 +193,10 @@ class RealtimeSocket:
         """Send one client event as JSON."""
         with self.meter():
             payload = json.dumps(event)
+        await self.send_text(payload)
+
+    async def send_text(self, payload: str) -> None:
+        """Send a client event already encoded as JSON text."""
         try:
             await self._connection.send_raw(payload)
         except (ConnectionClosed, OSError) as e:
