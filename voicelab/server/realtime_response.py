@@ -244,25 +244,21 @@ class CascadeResponse:
         return len(self._output) - 1
 
     async def _item_added(self, item: Event, index: int) -> None:
-        await self._send(
-            {"type": "response.output_item.added", "response_id": self.id,
-             "output_index": index, "item": item}
-        )  # fmt: skip
-        if self.settings.conversation_id is not None:
-            await self._send(
-                {"type": "conversation.item.added", "previous_item_id": self._previous[item["id"]],
-                 "item": item}
-            )  # fmt: skip
+        await self._item_event(item, index, "added")
 
     async def _item_done(self, item: Event, index: int) -> None:
+        await self._item_event(item, index, "done")
+
+    async def _item_event(self, item: Event, index: int, stage: str) -> None:
+        """``response.output_item.<stage>``, and its ``conversation.item.<stage>`` twin."""
         await self._send(
-            {"type": "response.output_item.done", "response_id": self.id,
+            {"type": f"response.output_item.{stage}", "response_id": self.id,
              "output_index": index, "item": item}
         )  # fmt: skip
         if self.settings.conversation_id is not None:
             await self._send(
-                {"type": "conversation.item.done", "previous_item_id": self._previous[item["id"]],
-                 "item": item}
+                {"type": f"conversation.item.{stage}",
+                 "previous_item_id": self._previous[item["id"]], "item": item}
             )  # fmt: skip
 
     def _part_fields(self) -> Event:
