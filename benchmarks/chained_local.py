@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from voicelab.datasets import load_dataset
-from voicelab.registry import build_pipeline
-from voicelab.runner import RunOptions, run_dataset
+from voicelab import RunOptions, build_pipeline, load_dataset, run_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STAGES = ("stt_s", "llm_ttft_s", "agent_first_text_s", "text_buffer_s", "tts_ttfb_s",

@@ -20,17 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from voicelab.datasets import load_dataset
-from voicelab.datasets.types import Dataset
-from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.chained_config import ChainedConfig
-from voicelab.pipelines.feeding import FeedConfig
-from voicelab.pipelines.realtime import build_realtime
-from voicelab.pipelines.realtime_config import RealtimeConfig
-from voicelab.providers.openai_endpoint import OpenAIEndpoint
-from voicelab.registry import PipelineOptions, build_pipeline
-from voicelab.runner import RunOptions, run_dataset
-from voicelab.server.runner import SubprocessServer
+from voicelab import (
+    ChainedLocalConfig,
+    Dataset,
+    FeedConfig,
+    Pipeline,
+    RealtimeConfig,
+    RunOptions,
+    SubprocessServer,
+    build_pipeline,
+    load_dataset,
+    run_dataset,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIGURES = ("endpointing_s", "voice_to_voice_s", "voice_to_audible_s", "turn_total_s",
@@ -46,16 +47,17 @@ def _dataset(fsdd: int, lj: int) -> Dataset:
 
 
 def _pipelines(server: SubprocessServer) -> list[Pipeline]:
+    realtime_feed = FeedConfig(mode="realtime")
     chained = build_pipeline(
-        "chained-local",
-        PipelineOptions(
-            chained=ChainedConfig(input_mode="streamed"), feed=FeedConfig(mode="realtime")
+        "chained-local", config=ChainedLocalConfig(input_mode="streamed", feed=realtime_feed)
+    )
+    realtime = build_pipeline(
+        "realtime",
+        config=RealtimeConfig(
+            base_url=server.base_url, feed=realtime_feed, turn_detection="server_vad",
+            tool_choice="required",
         ),
-    )
-    realtime = build_realtime(
-        OpenAIEndpoint(base_url=server.base_url),
-        RealtimeConfig(feed_mode="realtime", turn_detection="server_vad", tool_choice="required"),
-    )
+    )  # fmt: skip
     return [chained, realtime]
 
 

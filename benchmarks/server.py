@@ -22,8 +22,7 @@ from collections.abc import Awaitable, Callable
 import httpx2
 import websockets
 
-from voicelab.server.runner import LocalServer
-from voicelab.server.state import ServerConfig
+from voicelab import LocalServer, ServerConfig
 
 CONCURRENCY = (1, 8, 32)
 SESSION_UPDATE = json.dumps({"type": "session.update", "session": {"type": "realtime"}})

@@ -3,6 +3,9 @@
 Light to import: the local models and the Agents SDK load only when a pipeline is built.
 """
 
+from typing import TYPE_CHECKING
+
+from voicelab.agent.loading import LoadedAgent, load_agent
 from voicelab.audio import AudioClip, load_audio, resample, save_audio
 from voicelab.datasets import (
     Conversation,
@@ -22,39 +25,69 @@ from voicelab.errors import (
     ResultsError,
     VoicelabError,
 )
+from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
-from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.base import Pipeline
+from voicelab.pipelines.chained_config import (
+    ChainedConfig,
+    ChainedLocalConfig,
+    ChainedOpenAIConfig,
+)
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.realtime_config import RealtimeConfig
-from voicelab.registry import PipelineOptions, build_pipeline
+from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.registry import PIPELINES, build_pipeline
 from voicelab.report import summarize
 from voicelab.results import SCHEMA, load_run
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.timeline import Event, Timeline
 from voicelab.turn_result import ToolCall, TurnResult, Usage
 
+if TYPE_CHECKING:
+    from voicelab.server.runner import LocalServer, SubprocessServer
+    from voicelab.server.state import ServerConfig
+
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """The local server's classes load the server stack only when asked for."""
+    if name in ("LocalServer", "SubprocessServer", "ServerConfig"):
+        from voicelab.server import runner, state
+
+        return getattr(runner, name, None) or getattr(state, name)
+    raise AttributeError(f"module 'voicelab' has no attribute {name!r}")
+
+
 __all__ = [
+    "PIPELINES",
     "SCHEMA",
     "AudioClip",
     "AudioError",
     "ChainedConfig",
+    "ChainedLocalConfig",
+    "ChainedOpenAIConfig",
     "ConfigError",
     "Conversation",
     "Dataset",
     "DatasetError",
     "Event",
     "ExpectedToolCall",
+    "Experiment",
     "FeedConfig",
+    "LoadedAgent",
+    "LocalServer",
     "MissingDependencyError",
     "ModelError",
+    "OpenAIEndpoint",
+    "Pipeline",
     "PipelineError",
-    "PipelineOptions",
     "PipelineTimeoutError",
     "RealtimeConfig",
     "ResultsError",
     "RunOptions",
+    "ServerConfig",
+    "SubprocessServer",
     "Timeline",
     "ToolCall",
     "Turn",
@@ -64,8 +97,10 @@ __all__ = [
     "build_pipeline",
     "error_rates",
     "latency_figures",
+    "load_agent",
     "load_audio",
     "load_dataset",
+    "load_experiment",
     "load_price_table",
     "load_run",
     "normalize_english",

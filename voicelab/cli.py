@@ -4,23 +4,58 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from voicelab.errors import ConfigError, VoicelabError
-from voicelab.providers.openai_endpoint import (
-    AGENT_APIS,
-    DEFAULT_LLM_MODEL,
-    DEFAULT_STT_MODEL,
-    DEFAULT_TTS_MODEL,
-    OpenAIEndpoint,
-)
+from voicelab.experiment import Experiment, load_experiment
+
+if TYPE_CHECKING:
+    from voicelab.agent.loading import LoadedAgent
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+# Convenience flags of `voicelab run`: each sets the first of its config fields that the chosen
+# pipeline's config class has (data, not an `if` per pipeline); --set reaches every field.
+_CONFIG_FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "whisper-model": (("whisper_model",), "chained-local: CTranslate2 Whisper folder"),
+    "llm-model": (("llm_model",), "chained-local: GGUF chat model; chained-openai: model name"),
+    "piper-voice": (("piper_voice",), "chained-local: piper .onnx voice"),
+    "tool-choice": (("tool_choice",), "auto/required/none/a tool name (default: the agent's)"),
+    "base-url": (("base_url",), "OpenAI pipelines: API root (default $OPENAI_BASE_URL or cloud)"),
+    "model": (("model", "llm_model"), "realtime model, or chained-openai's agent model"),
+    "stt-model": (("stt_model",), "chained-openai: STT model"),
+    "tts-model": (("tts_model",), "chained-openai: TTS model"),
+    "agent-api": (("agent_api",), "chained-openai: responses or chat_completions"),
+    "url": (("url",), "realtime: full WebSocket URL (Azure, self-hosted)"),
+    "voice": (("voice",), "realtime: output voice"),
+    "turn-detection": (("turn_detection",), "realtime: server_vad or manual (voicelab commits)"),
+    "request-timeout": (("request_timeout_s",), "OpenAI pipelines: seconds per API request"),
+    "max-retries": (("max_retries",), "OpenAI pipelines: API client retries"),
+    "tts-buffer-size": (("tts_buffer_size",), "chained: SDK TTS chunks per audio event"),
+    "turn-timeout": (("turn_timeout_s",), "seconds per turn"),
+    "input-mode": (("input_mode",), "chained: static (whole clip) or streamed (its VAD ends it)"),
+    "feed": (("feed.mode",), "fast, or realtime (paced like a microphone)"),
+    "chunk-ms": (("feed.chunk_ms",), "streamed chunk length in ms"),
+}
+_FLAG_TYPES: dict[str, dict[str, Any]] = {
+    "request-timeout": {"type": float},
+    "max-retries": {"type": int},
+    "tts-buffer-size": {"type": int},
+    "turn-timeout": {"type": float},
+    "chunk-ms": {"type": float},
+    "turn-detection": {"choices": ("server_vad", "manual")},
+    "input-mode": {"choices": ("static", "streamed")},
+    "feed": {"choices": ("fast", "realtime")},
+    "agent-api": {"choices": ("responses", "chat_completions")},
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,43 +64,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a pipeline over every turn of a dataset")
-    run.add_argument("--pipeline", default="chained-local", help="registered pipeline name")
-    run.add_argument("--dataset", required=True, help="manifest (.csv/.jsonl) or folder")
+    run = sub.add_parser(
+        "run", help="run a pipeline over every turn of a dataset",
+        description="Settings come from --config (an experiment TOML, or a run folder's "
+        "run.json to repeat it), then the flags below, then --set KEY=VALUE.",
+    )  # fmt: skip
+    run.add_argument("--config", help="experiment TOML, or runs/X/run.json to repeat a run")
+    run.add_argument("--pipeline", help="registered pipeline name (default chained-local)")
+    run.add_argument("--dataset", help="manifest (.csv/.jsonl) or folder")
+    run.add_argument(
+        "--agent",
+        help="FILE.py:NAME or package.module:NAME (an Agent or a "
+        "zero-argument function returning one); default: the dataset's task.toml",
+    )
     run.add_argument("--out", required=True, help="run folder; rerunning resumes it")
     run.add_argument("--max-turns", type=int, help="only the first conversations up to N turns")
-    run.add_argument("--whisper-model", help="local STT: CTranslate2 Whisper folder")
-    run.add_argument("--llm-model", help="local LLM: GGUF chat model")
-    run.add_argument("--piper-voice", help="local TTS: piper .onnx voice")
-    run.add_argument("--tool-choice", help="agent tool_choice: required/auto (pipeline default)")
     run.add_argument(
-        "--base-url", help="OpenAI pipelines: API root (default $OPENAI_BASE_URL or the cloud)"
-    )
-    run.add_argument("--stt-model", default=DEFAULT_STT_MODEL, help="OpenAI pipelines: STT model")
-    run.add_argument(
-        "--model", help=f"agent model ({DEFAULT_LLM_MODEL}) or realtime model (gpt-realtime)"
-    )
-    run.add_argument("--url", help="realtime: full WebSocket URL (Azure, self-hosted)")
-    run.add_argument("--voice", default="alloy", help="realtime: output voice")
-    run.add_argument(
-        "--turn-detection", choices=("server_vad", "manual"), default="server_vad",
-        help="realtime: server VAD finds the turn end, or voicelab commits it",
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+        help="any field of the pipeline's config, e.g. --set feed.chunk_ms=10 (repeatable)",
     )  # fmt: skip
-    run.add_argument("--tts-model", default=DEFAULT_TTS_MODEL, help="OpenAI pipelines: TTS model")
-    run.add_argument("--agent-api", choices=AGENT_APIS, default="responses", help="agent model API")
-    run.add_argument("--request-timeout", type=float, default=60.0, help="seconds per API request")
-    run.add_argument("--max-retries", type=int, default=0, help="API client retries")
-    run.add_argument("--tts-buffer-size", type=int, default=1, help="SDK TTS chunks per event")
-    run.add_argument("--turn-timeout", type=float, default=120.0, help="seconds per turn")
-    run.add_argument(
-        "--input-mode", choices=("static", "streamed"), default="static",
-        help="chained: whole clip, or a stream whose turn end the STT session's VAD finds",
-    )  # fmt: skip
-    run.add_argument(
-        "--feed", choices=("fast", "realtime"), default="fast",
-        help="streamed audio as fast as possible or paced like a microphone",
-    )  # fmt: skip
-    run.add_argument("--chunk-ms", type=float, default=20.0, help="streamed chunk length")
+    for flag, (_, help_text) in _CONFIG_FLAGS.items():
+        run.add_argument(f"--{flag}", help=help_text, **_FLAG_TYPES.get(flag, {}))
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
 
@@ -106,39 +125,27 @@ def _print_row(row: Mapping[str, Any]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
     from voicelab.metrics.cost import load_price_table
-    from voicelab.pipelines.chained_config import ChainedConfig
-    from voicelab.pipelines.feeding import FeedConfig
-    from voicelab.registry import PipelineOptions, build_pipeline
+    from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.runner import RunOptions, run_dataset
 
-    dataset = load_dataset(args.dataset)
-    if args.max_turns:
-        dataset = dataset.head(args.max_turns)
-    options = PipelineOptions(
-        whisper_model_path=args.whisper_model,
-        piper_voice_path=args.piper_voice,
-        llm_model_path=args.llm_model,
-        tool_choice=args.tool_choice,
-        chained=ChainedConfig(
-            tts_buffer_size=args.tts_buffer_size,
-            turn_timeout_s=args.turn_timeout,
-            input_mode=args.input_mode,
-        ),
-        feed=FeedConfig(mode=args.feed, chunk_ms=args.chunk_ms),
-        endpoint=None if args.pipeline == "chained-local" else _endpoint(args),
-        stt_model=args.stt_model,
-        llm_model=args.model or DEFAULT_LLM_MODEL,
-        realtime_model=args.model or "gpt-realtime",
-        realtime_url=args.url,
-        realtime_voice=args.voice,
-        turn_detection=args.turn_detection,
-        tts_model=args.tts_model,
-        agent_api=args.agent_api,
+    experiment, config = _resolve_experiment(args)
+    assert experiment.dataset is not None
+    dataset = load_dataset(experiment.dataset)
+    if experiment.max_turns:
+        dataset = dataset.head(experiment.max_turns)
+    loaded = _load_agent(experiment.agent, experiment.dataset)
+    experiment = replace(experiment, agent=None if loaded.is_default else loaded.spec)
+    api_key = os.environ.get("OPENAI_API_KEY") or None  # secrets are read here, at the edge
+    secrets = (api_key,) if api_key else ()
+    origin = "the demo support agent (no --agent, no task.toml)" if loaded.is_default else (
+        loaded.spec
+    )  # fmt: skip
+    print(f"agent: {loaded.agent.name} from {origin}", flush=True)
+    print(f"loading {experiment.pipeline} ...", flush=True)
+    pipeline = build_pipeline(
+        experiment.pipeline, agent=loaded.agent, config=config, api_key=api_key
     )
-    secrets = (options.endpoint.api_key,) if options.endpoint and options.endpoint.api_key else ()
-    print(f"loading {args.pipeline} ...", flush=True)
-    pipeline = build_pipeline(args.pipeline, options)
     print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
     frame = asyncio.run(
         run_dataset(
@@ -146,22 +153,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dataset,
             args.out,
             prices=load_price_table(args.prices),
-            options=replace(RunOptions(), save_audio=not args.no_audio, secrets=secrets),
+            options=RunOptions(save_audio=not args.no_audio, secrets=secrets),
             progress=_print_row,
+            experiment=experiment,
         )
     )
     print(format_summary(summarize(frame)))
     return 0
 
 
-def _endpoint(args: argparse.Namespace) -> OpenAIEndpoint:
-    """Secrets and URLs come from the environment here, at the edge, and nowhere else."""
-    return OpenAIEndpoint(
-        api_key=os.environ.get("OPENAI_API_KEY") or None,
-        base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or None,
-        timeout_s=args.request_timeout,
-        max_retries=args.max_retries,
-    )
+def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
+    """The experiment file, overridden by flags, with its config built as the pipeline's class."""
+    from voicelab.config_io import config_from_dict, config_to_dict, parse_assignment, set_nested
+    from voicelab.registry import pipeline_entry
+
+    experiment = load_experiment(args.config) if args.config else Experiment()
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "pipeline": args.pipeline,
+            "dataset": str(Path(args.dataset).resolve()) if args.dataset else None,
+            "agent": args.agent,
+            "max_turns": args.max_turns,
+        }.items()
+        if value is not None
+    }
+    experiment = replace(experiment, **overrides)
+    if experiment.dataset is None:
+        raise ConfigError("no dataset: give --dataset, or a --config that names one")
+    entry = pipeline_entry(experiment.pipeline)
+    fields = {f.name for f in dataclasses.fields(entry.config_class)}
+    data = json.loads(json.dumps(experiment.config))  # a deep, plain copy
+    for flag, (paths, _) in _CONFIG_FLAGS.items():
+        value = getattr(args, flag.replace("-", "_"))
+        if value is None:
+            continue
+        path = next((p for p in paths if p.split(".")[0] in fields), None)
+        if path is None:
+            raise ConfigError(
+                f"--{flag} does not apply to {experiment.pipeline} "
+                f"({entry.config_class.__name__} has {', '.join(sorted(fields))})"
+            )
+        set_nested(data, path.split("."), value)
+    for assignment in args.settings:
+        set_nested(data, *parse_assignment(assignment))
+    if "base_url" in fields and data.get("base_url") is None:
+        data["base_url"] = os.environ.get("OPENAI_BASE_URL") or None
+    config = config_from_dict(entry.config_class, data, "config")
+    return replace(experiment, config=config_to_dict(config)), config
+
+
+def _load_agent(spec: str | None, dataset_path: str) -> LoadedAgent:
+    """The agent named by --agent/--config, else by the dataset's task.toml, else the demo."""
+    from voicelab.agent.loading import default_agent, load_agent
+    from voicelab.datasets.task import read_task
+
+    if spec is not None:
+        return load_agent(spec)
+    task = read_task(dataset_path)
+    if task is not None and task.agent is not None:
+        return load_agent(task.agent, base_dir=task.folder)
+    return default_agent()
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

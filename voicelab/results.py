@@ -38,6 +38,7 @@ _ID_COLUMNS = [
     Column("pipeline", "string", "pipeline name, e.g. chained-local"),
     Column("architecture", "string", "chained or realtime"),
     Column("backend", "string", "local, openai, or local-cascade (a local realtime stand-in)"),
+    Column("tool_choice", "string", "the agent's tool_choice the pipeline actually used"),
     Column("config_hash", "string", "hash of the pipeline's resolved configuration"),
     Column("dataset", "string", "dataset name"),
     Column("conversation_id", "string", "conversation the turn belongs to"),

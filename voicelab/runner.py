@@ -21,6 +21,7 @@ from voicelab.audio import save_audio
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
 from voicelab.errors import ResultsError
+from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.turn_errors import error_result
@@ -53,7 +54,7 @@ def config_hash(description: Mapping[str, Any]) -> str:
 class _Run:
     def __init__(
         self, pipeline: Pipeline, dataset: Dataset, out_dir: Path, prices: PriceTable,
-        options: RunOptions, progress: ProgressCallback | None,
+        options: RunOptions, progress: ProgressCallback | None, experiment: Experiment | None,
     ) -> None:  # fmt: skip
         self.pipeline = pipeline
         self.dataset = dataset
@@ -64,6 +65,9 @@ class _Run:
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
         self.log = RowLog(out_dir)
+        self.experiment = experiment or Experiment(
+            pipeline=pipeline.name, config=self.description.get("config", {})
+        )
 
     def prepare(self) -> set[str]:
         """Check the folder belongs to this run; return the conversations already complete."""
@@ -89,6 +93,7 @@ class _Run:
         if len(kept) != len(rows):
             self.log.rewrite(kept)
         info = {
+            RUN_INFO_KEY: redact_config(self.experiment.record(), self.options.secrets),
             "pipeline": self.pipeline.name,
             "config_hash": self.hash,
             "dataset": self.dataset.name,
@@ -101,12 +106,13 @@ class _Run:
         return complete
 
     def row(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
-        models = self.description.get("models", {})
+        models = self.pipeline.models()
         row = {
             "run_id": self.out_dir.name,
             "pipeline": self.pipeline.name,
-            "architecture": self.description.get("architecture"),
-            "backend": self.description.get("backend"),
+            "architecture": self.pipeline.architecture,
+            "backend": self.pipeline.backend,
+            "tool_choice": self.description.get("tool_choice"),
             "config_hash": self.hash,
             "dataset": self.dataset.name,
             **turn_facts(turn, result),
@@ -150,11 +156,16 @@ async def run_dataset(
     prices: PriceTable | None = None,
     options: RunOptions | None = None,
     progress: ProgressCallback | None = None,
+    experiment: Experiment | None = None,
 ) -> pd.DataFrame:
-    """Run every turn not yet in ``out_dir``; return the run's whole result table."""
+    """Run every turn not yet in ``out_dir``; return the run's whole result table.
+
+    ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
+    ``run.json`` so the run can be repeated from it.
+    """
     run = _Run(
         pipeline, dataset, Path(out_dir), prices or load_price_table(), options or RunOptions(),
-        progress,
+        progress, experiment,
     )  # fmt: skip
     complete = run.prepare()
     pending = [c for c in dataset if c.conversation_id not in complete]

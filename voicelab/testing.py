@@ -56,11 +56,23 @@ class ScriptedPipeline:
     def name(self) -> str:
         return "scripted"
 
+    @property
+    def architecture(self) -> str:
+        return "chained"
+
+    @property
+    def backend(self) -> str:
+        return "scripted"
+
+    def models(self) -> dict[str, str]:
+        return {"stt": "local/scripted", "llm": "local/scripted", "tts": "local/scripted"}
+
     def describe(self) -> Mapping[str, Any]:
         return {
-            "architecture": "chained",
-            "backend": "scripted",
-            "models": {"stt": "local/scripted", "llm": "local/scripted", "tts": "local/scripted"},
+            "architecture": self.architecture,
+            "backend": self.backend,
+            "models": self.models(),
+            "tool_choice": "none",
             "stage_ms": self.stage_ms,
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,15 @@ class ToolCall:
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
     output: str | None = None
+
+
+def parse_tool_arguments(arguments: str | None) -> dict[str, Any]:
+    """A call's JSON arguments as a dict (kept raw when the model wrote bad JSON)."""
+    try:
+        parsed = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return {"_raw": arguments}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}
 
 
 @dataclass(frozen=True, kw_only=True)

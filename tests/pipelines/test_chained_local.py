@@ -101,15 +101,14 @@ async def test_bad_audio_becomes_error_rows_while_others_complete(
 
 @pytest.mark.parametrize("feed_mode", ["fast", "realtime"])
 async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: str) -> None:
-    from voicelab.pipelines.chained_config import ChainedConfig
+    from voicelab.pipelines.chained_config import ChainedLocalConfig
     from voicelab.pipelines.feeding import FeedConfig
-    from voicelab.registry import PipelineOptions
 
-    options = PipelineOptions(
-        chained=ChainedConfig(input_mode="streamed"),
+    config = ChainedLocalConfig(
+        input_mode="streamed",
         feed=FeedConfig(mode=feed_mode),  # type: ignore[arg-type]
     )
-    pipeline = build_pipeline("chained-local", options)
+    pipeline = build_pipeline("chained-local", config=config)
     conversation = load_dataset(demo_data).conversations[0]
     state = await pipeline.start_conversation(conversation.conversation_id)
     result = await pipeline.run_turn(conversation.turns[0], state)

@@ -11,9 +11,8 @@ import pytest
 from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Dataset
 from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.chained_config import ChainedConfig
-from voicelab.providers.openai_endpoint import OpenAIEndpoint
-from voicelab.registry import PipelineOptions, build_pipeline
+from voicelab.pipelines.chained_config import ChainedOpenAIConfig
+from voicelab.registry import build_pipeline
 from voicelab.runner import run_dataset
 from voicelab.server.faults import FaultConfig, with_endpoint
 from voicelab.server.runner import LocalServer
@@ -27,13 +26,14 @@ TOLERANCE_S = 0.015
 def _openai_pipeline(
     base_url: str, api: str = "responses", request_timeout_s: float = 60.0
 ) -> Pipeline:
-    options = PipelineOptions(
-        endpoint=OpenAIEndpoint(base_url=base_url, timeout_s=request_timeout_s),
-        agent_api=api,
+    config = ChainedOpenAIConfig(
+        base_url=base_url,
+        request_timeout_s=request_timeout_s,
+        agent_api=api,  # type: ignore[arg-type]
         tool_choice="required",
-        chained=ChainedConfig(turn_timeout_s=120.0),
+        turn_timeout_s=120.0,
     )
-    return build_pipeline("chained-openai", options)
+    return build_pipeline("chained-openai", config=config)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from voicelab.clock import ManualClock
+from voicelab.config_io import config_from_dict
 from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Dataset, Turn
-from voicelab.demo.support_agent import SUPPORT_TOOLS
+from voicelab.demo.support_agent import SUPPORT_TOOLS, make_support_agent
 from voicelab.errors import ConfigError, PipelineError
 from voicelab.metrics.latency import latency_figures
+from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.realtime import RealtimeConversation, RealtimePipeline, build_realtime
 from voicelab.pipelines.realtime_backend import realtime_url, websocket_base_url
@@ -23,6 +25,7 @@ from voicelab.pipelines.realtime_socket import RealtimeServerError, ServerEvent
 from voicelab.pipelines.realtime_tools import RealtimeToolSet
 from voicelab.pipelines.realtime_turn import RealtimeTurn
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.registry import build_pipeline
 from voicelab.runner import run_dataset
 from voicelab.server.faults import FaultConfig, FaultInjector, with_endpoint
 from voicelab.server.runner import LocalServer
@@ -43,7 +46,9 @@ ANSWER_ORDER = [
 def _local(base_url: str, **config: Any) -> RealtimePipeline:
     """The pipeline against a local server; "required" makes the 135M model call a tool."""
     settings = {"tool_choice": "required", "turn_timeout_s": TURN_TIMEOUT_S, **config}
-    return build_realtime(OpenAIEndpoint(base_url=base_url), RealtimeConfig(**settings))
+    pipeline = build_pipeline("realtime", config=RealtimeConfig(base_url=base_url, **settings))
+    assert isinstance(pipeline, RealtimePipeline)
+    return pipeline
 
 
 def _demo(demo_data: Path, conversations: int = 1) -> Dataset:
@@ -113,14 +118,14 @@ async def test_demo_conversation_with_server_vad(server: LocalServer, demo_data:
 async def test_realtime_feed_is_paced_like_a_microphone(
     server: LocalServer, demo_data: Path, turn_detection: str
 ) -> None:
-    config = RealtimeConfig(chunk_ms=20)
-    pipeline = _local(server.base_url, turn_detection=turn_detection, feed_mode="realtime")
+    feed = FeedConfig(mode="realtime", chunk_ms=20)
+    pipeline = _local(server.base_url, turn_detection=turn_detection, feed=feed)
     turn = _demo(demo_data).conversations[0].turns[1]
     result = await _one_turn(pipeline, turn)
     assert result.error is None, result.error
     assert result.feed_mode == "realtime" and result.input_audio_s is not None
     send_s = result.timeline.seconds_between(Event.AUDIO_INPUT_START, Event.END_OF_SPEECH)
-    assert send_s is not None and send_s >= result.input_audio_s - config.chunk_ms / 1000
+    assert send_s is not None and send_s >= result.input_audio_s - feed.chunk_ms / 1000
     assert send_s < result.input_audio_s + 1.0
     _assert_ordered(result.timeline)
     if turn_detection == "manual":  # the commit follows the last chunk at once
@@ -146,8 +151,10 @@ async def test_dropped_socket_is_an_error_row_then_sessions_recover(
     assert isinstance(state, RealtimeConversation) and state.sessions == 2  # reopened for turn 2
 
     # the healthy server, reached by its explicit realtime URL; bad audio leaves the session be
-    config = RealtimeConfig(tool_choice="required", input_transcription_model=None)
-    healthy = build_realtime(OpenAIEndpoint(api_key="unused"), config, url=server.realtime_url)
+    config = RealtimeConfig(
+        tool_choice="required", input_transcription_model=None, url=server.realtime_url
+    )
+    healthy = build_realtime(OpenAIEndpoint(api_key="unused"), make_support_agent(), config)
     assert healthy.describe()["backend"] == "local-cascade"
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF....WAVEnot really")
     corrupt = Turn(conversation_id="after-the-drop", turn_index=0, audio=tmp_path / "corrupt.wav")
@@ -178,7 +185,9 @@ async def test_stalled_response_times_out_and_names_what_it_waited_for(
 async def test_rejected_session_says_why_without_the_key(server: LocalServer) -> None:
     key = "sk-test-0123456789abcdefghij"
     endpoint = OpenAIEndpoint(api_key=key, base_url=server.base_url)
-    pipeline = RealtimePipeline(endpoint=endpoint, config=RealtimeConfig(model="gpt-nope"))
+    pipeline = RealtimePipeline(
+        endpoint=endpoint, agent=make_support_agent(), config=RealtimeConfig(model="gpt-nope")
+    )
     with pytest.raises(RealtimeServerError) as rejected:
         await pipeline.start_conversation("rejected")
     assert rejected.value.code == "model_not_found" and "gpt-nope" in str(rejected.value)
@@ -219,7 +228,7 @@ async def test_one_turn_against_openai(demo_data: Path) -> None:
     key = os.environ.get("OPENAI_API_KEY")
     if not key:
         pytest.skip("OPENAI_API_KEY is not set")
-    pipeline = build_realtime(OpenAIEndpoint(api_key=key), RealtimeConfig())
+    pipeline = build_realtime(OpenAIEndpoint(api_key=key), make_support_agent(), RealtimeConfig())
     assert pipeline.describe()["backend"] == "openai"
     turn = _demo(demo_data).conversations[0].turns[0]
     result = await _one_turn(pipeline, turn)
@@ -236,27 +245,29 @@ async def test_one_turn_against_openai(demo_data: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "message"),
     [
-        {"chunk_ms": 0},
-        {"feed_mode": "slow"},
-        {"turn_detection": "semantic"},
-        {"tool_choice": "sometimes"},
-        {"turn_timeout_s": 0},
-        {"trailing_silence_ms": 400, "vad_silence_duration_ms": 500},
-        {"max_output_tokens": 0},
+        ({"feed": {"chunk_ms": 0}}, "chunk_ms"),
+        ({"feed": {"mode": "slow"}}, "feed.mode"),
+        ({"turn_detection": "semantic"}, "turn_detection"),
+        ({"tool_choice": " "}, "tool_choice"),
+        ({"turn_timeout_s": 0}, "turn_timeout_s"),
+        ({"feed": {"trailing_silence_ms": 400}, "vad_silence_duration_ms": 500}, "never hears"),
+        ({"max_output_tokens": 0}, "max_output_tokens"),
+        ({"chunk_ms": 20}, "unknown setting"),
+        ({"request_timeout_s": "fast"}, "request_timeout_s"),
     ],
 )
-def test_config_rejects(fields: dict[str, Any]) -> None:
-    with pytest.raises(ConfigError):
-        RealtimeConfig(**fields)
+def test_config_rejects(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(RealtimeConfig, fields)
 
 
 def test_manual_mode_sends_no_trailing_silence() -> None:
-    assert (
-        RealtimeConfig(turn_detection="manual", trailing_silence_ms=0).feed.trailing_silence_ms == 0
-    )
-    assert RealtimeConfig(trailing_silence_ms=700).feed.trailing_silence_ms == 700
+    manual = RealtimeConfig(turn_detection="manual")
+    assert manual.feed.trailing_silence_ms == 800 and manual.sent_feed.trailing_silence_ms == 0
+    vad = RealtimeConfig(feed=FeedConfig(trailing_silence_ms=700))
+    assert vad.sent_feed.trailing_silence_ms == 700
 
 
 @pytest.mark.parametrize(

@@ -82,13 +82,13 @@ def search_faq(topic: str) -> str:
 SUPPORT_TOOLS: tuple[FunctionTool, ...] = (lookup_order, check_refund, search_faq)
 
 
-def make_support_agent(tool_choice: str | None = "required") -> Agent[Any]:
-    """The demo agent. ``tool_choice="required"`` makes every turn start with a tool call,
-    which a 135M-parameter model cannot be trusted to decide on its own; the SDK resets it
-    after the call so the answer is free text. Larger models can use ``"auto"``."""
+def make_support_agent(tool_choice: str | None = None) -> Agent[Any]:
+    """The demo agent. It sets no tool_choice of its own, so each pipeline's default applies:
+    "required" on the embedded 135M model (which cannot be trusted to decide when to call a
+    tool; the SDK resets it after the call so the answer is free text), "auto" elsewhere."""
     return Agent(
         name="support",
         instructions=INSTRUCTIONS,
         tools=list(SUPPORT_TOOLS),
-        model_settings=ModelSettings(tool_choice=tool_choice, temperature=0.0, include_usage=True),
+        model_settings=ModelSettings(tool_choice=tool_choice, temperature=0.0),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,15 +12,7 @@ from agents.voice import VoiceWorkflowBase
 
 from voicelab.pipelines.probe import TurnProbe
 from voicelab.timeline import Event
-from voicelab.turn_result import ToolCall
-
-
-def _arguments(raw: Any) -> dict[str, Any]:
-    try:
-        parsed = json.loads(getattr(raw, "arguments", "") or "{}")
-    except json.JSONDecodeError:
-        return {"_raw": getattr(raw, "arguments", "")}
-    return parsed if isinstance(parsed, dict) else {"_value": parsed}
+from voicelab.turn_result import ToolCall, parse_tool_arguments
 
 
 class RecordingAgentWorkflow(VoiceWorkflowBase):
@@ -66,7 +57,10 @@ class RecordingAgentWorkflow(VoiceWorkflowBase):
                 call_id = getattr(raw, "call_id", None) or str(len(calls))
                 calls[call_id] = len(self._probe.tool_calls)
                 self._probe.tool_calls.append(
-                    ToolCall(name=getattr(raw, "name", "?"), arguments=_arguments(raw))
+                    ToolCall(
+                        name=getattr(raw, "name", "?"),
+                        arguments=parse_tool_arguments(getattr(raw, "arguments", None)),
+                    )
                 )
             elif name == "tool_output":
                 call_id = raw.get("call_id") if isinstance(raw, dict) else None

@@ -17,15 +17,35 @@ class ConversationState(Protocol):
 
 @runtime_checkable
 class Pipeline(Protocol):
-    """A voice agent architecture that can be run turn by turn over a dataset."""
+    """A voice agent architecture that can be run turn by turn over a dataset.
+
+    The runner relies on exactly these members: the labels of the row's id columns, the models
+    (priced for ``cost_usd``), the description (hashed into ``config_hash``) and the three
+    conversation steps.
+    """
 
     @property
     def name(self) -> str:
         """Short label of the architecture and models, used as the ``pipeline`` column."""
         ...
 
+    @property
+    def architecture(self) -> str:
+        """ "chained" or "realtime": the ``architecture`` column."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """Who serves the models: "local", "openai", "openai-compatible", "local-cascade"..."""
+        ...
+
+    def models(self) -> Mapping[str, str]:
+        """Component ("stt", "llm", "tts", "realtime") -> the model actually used."""
+        ...
+
     def describe(self) -> Mapping[str, Any]:
-        """The resolved configuration, secrets removed; hashed into ``config_hash``."""
+        """The resolved configuration, agent and models, secrets removed; hashed into
+        ``config_hash``. Its "tool_choice" is recorded in every row."""
         ...
 
     async def start_conversation(self, conversation_id: str) -> ConversationState:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from agents import Agent, RunConfig
+from agents import Agent, ModelSettings, RunConfig
 from agents.models.interface import Model
 from agents.voice import (
     AudioInput,
@@ -22,8 +22,10 @@ from agents.voice import (
     VoicePipelineConfig,
 )
 
+from voicelab.agent.description import describe_agent, resolve_tool_choice
 from voicelab.audio import AudioClip, resample, to_pcm16
 from voicelab.clock import Clock, PerfCounterClock
+from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineError
 from voicelab.pipelines.agent_workflow import RecordingAgentWorkflow
@@ -51,7 +53,12 @@ class ChainedConversation:
 
 
 class ChainedPipeline:
-    """Runs each turn through ``VoicePipeline`` with instrumented STT, agent model and TTS."""
+    """Runs each turn through ``VoicePipeline`` with instrumented STT, agent model and TTS.
+
+    The agent runs as given, except that its model is the pipeline's (so architectures compare
+    like with like), its tool_choice is resolved (config, else the agent's, else the config's
+    default), and usage is always requested (cost needs it).
+    """
 
     def __init__(
         self,
@@ -68,19 +75,36 @@ class ChainedPipeline:
         extra_description: Mapping[str, Any] | None = None,
     ) -> None:
         self._name = name
+        self.config = config or ChainedConfig()
         self.stt_model = stt_model
-        self.agent = agent
+        self.tool_choice = resolve_tool_choice(
+            self.config.tool_choice, agent, self.config.default_tool_choice
+        )
+        """The tool_choice actually used (recorded in every row)."""
+        self._agent_description = describe_agent(agent)
+        self.agent = agent.clone(
+            model_settings=agent.model_settings.resolve(
+                ModelSettings(tool_choice=self.tool_choice, include_usage=True)
+            )
+        )
         self.agent_model = agent_model
         self.agent_model_name = agent_model_name
         self.tts_model = tts_model
-        self.config = config or ChainedConfig()
-        self.backend = backend
+        self._backend = backend
         self.clock: Clock = clock or PerfCounterClock()
         self._extra_description = dict(extra_description or {})
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def architecture(self) -> str:
+        return "chained"
+
+    @property
+    def backend(self) -> str:
+        return self._backend
 
     def models(self) -> dict[str, str]:
         """Component -> model name, for cost and the result rows."""
@@ -92,16 +116,12 @@ class ChainedPipeline:
 
     def describe(self) -> Mapping[str, Any]:
         return {
-            "architecture": "chained",
+            "architecture": self.architecture,
             "backend": self.backend,
             "models": self.models(),
-            "agent": {
-                "name": self.agent.name,
-                "instructions": self.agent.instructions,
-                "tools": [getattr(t, "name", str(t)) for t in self.agent.tools],
-                "tool_choice": self.agent.model_settings.tool_choice,
-            },
-            "config": asdict(self.config),
+            "agent": self._agent_description,
+            "tool_choice": self.tool_choice,
+            "config": config_to_dict(self.config),
             **self._extra_description,
         }
 

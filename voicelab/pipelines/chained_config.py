@@ -1,39 +1,92 @@
-"""Settings of the chained pipeline (kept apart so importing them does not load the SDK)."""
+"""Settings of the chained pipelines (kept apart so importing them does not load the SDK)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from voicelab.audio import DEFAULT_AUDIBLE_THRESHOLD_DBFS
 from voicelab.errors import ConfigError
-from voicelab.pipelines.feeding import FeedConfig
+from voicelab.pipelines.settings import EndpointSettings, TurnSettings
+from voicelab.providers.openai_endpoint import (
+    AGENT_APIS,
+    DEFAULT_LLM_MODEL,
+    DEFAULT_STT_MODEL,
+    DEFAULT_TTS_MODEL,
+)
+
+AgentApi = Literal["responses", "chat_completions"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChainedConfig:
-    """Settings of a chained pipeline run."""
+class ChainedConfig(TurnSettings):
+    """Settings of any chained (STT -> agent -> TTS) pipeline."""
 
+    default_tool_choice: ClassVar[str] = "auto"
+
+    tool_choice: str | None = None
+    """"auto", "required", "none" or a tool name; None keeps the agent's own, and an agent
+    without one gets the pipeline's default."""
     tts_buffer_size: int = 1
     """TTS chunks the SDK gathers before emitting audio; its default 120 holds ~2.5 s back."""
     max_agent_turns: int = 4
     """Model calls allowed per user turn (a tool call and the answer take two)."""
-    turn_timeout_s: float = 120.0
-    """A turn taking longer ends with a PipelineTimeoutError row."""
     audible_threshold_dbfs: float = DEFAULT_AUDIBLE_THRESHOLD_DBFS
     """Agent audio quieter than this counts as silence for ``first_audible_audio``."""
     input_mode: Literal["static", "streamed"] = "static"
     """"static": the whole clip as one ``AudioInput``; "streamed": chunks into the SDK's
     ``StreamedAudioInput``, and the STT session's own VAD decides where the turn ends."""
-    feed: FeedConfig = field(default_factory=FeedConfig)
-    """Streamed mode: pace, chunk size and trailing silence."""
 
     def __post_init__(self) -> None:
-        if self.tts_buffer_size < 1 or self.max_agent_turns < 1 or self.turn_timeout_s <= 0:
-            raise ConfigError(
-                "ChainedConfig: tts_buffer_size and max_agent_turns >= 1, turn_timeout_s > 0"
-            )
+        if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
+            raise ConfigError("tts_buffer_size and max_agent_turns must be >= 1")
         if self.input_mode not in ("static", "streamed"):
             raise ConfigError(f"input_mode must be 'static' or 'streamed', not {self.input_mode!r}")
         if self.input_mode == "static" and self.feed.mode == "realtime":
             raise ConfigError("real-time feeding needs input_mode='streamed' (static is one clip)")
+        if self.tool_choice is not None and not self.tool_choice.strip():
+            raise ConfigError("tool_choice must not be empty (None keeps the agent's own)")
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainedLocalConfig(ChainedConfig):
+    """chained-local: the embedded models (Whisper, a llama.cpp model, piper), no key needed."""
+
+    default_tool_choice: ClassVar[str] = "required"
+    """The embedded 135M model cannot decide on its own when to call a tool."""
+
+    whisper_model: str | None = None
+    """A CTranslate2 Whisper folder; None is the embedded Whisper tiny.en."""
+    llm_model: str | None = None
+    """A GGUF chat model; None is the embedded SmolLM2-135M-Instruct."""
+    piper_voice: str | None = None
+    """A piper .onnx voice; None is the embedded joe-medium voice."""
+    llm_threads: int = 1
+    """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
+
+    def __post_init__(self) -> None:
+        if self.llm_threads < 1:
+            raise ConfigError(f"llm_threads must be >= 1, not {self.llm_threads}")
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainedOpenAIConfig(ChainedConfig, EndpointSettings):
+    """chained-openai: the SDK's own OpenAI STT, agent model and TTS at any compatible URL."""
+
+    stt_model: str = DEFAULT_STT_MODEL
+    """Speech-to-text model."""
+    llm_model: str = DEFAULT_LLM_MODEL
+    """Agent model (replaces whatever model the agent names, so runs compare like with like)."""
+    tts_model: str = DEFAULT_TTS_MODEL
+    """Text-to-speech model."""
+    agent_api: AgentApi = "responses"
+    """"responses" (the SDK's default) or "chat_completions"."""
+
+    def __post_init__(self) -> None:
+        if self.agent_api not in AGENT_APIS:
+            raise ConfigError(f"agent_api must be one of {AGENT_APIS}, not {self.agent_api!r}")
+        if not (self.stt_model and self.llm_model and self.tts_model):
+            raise ConfigError("stt_model, llm_model and tts_model must not be empty")
+        super().__post_init__()

@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from agents import Agent
 
+from voicelab.agent.description import describe_agent
 from voicelab.audio import AudioClip, resample, to_pcm16
 from voicelab.clock import Clock, PerfCounterClock
+from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineTimeoutError
 from voicelab.pipelines.feeding import feed_pcm16
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
+from voicelab.pipelines.realtime_agent import SessionAgent, session_agent
 from voicelab.pipelines.realtime_backend import detect_backend, realtime_url, url_backend
 from voicelab.pipelines.realtime_config import RealtimeConfig
 from voicelab.pipelines.realtime_socket import RealtimeSocket
-from voicelab.pipelines.realtime_tools import RealtimeToolSet, ToolLike
 from voicelab.pipelines.realtime_turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
@@ -63,18 +66,21 @@ class RealtimePipeline:
         self,
         *,
         endpoint: OpenAIEndpoint,
+        agent: Agent[Any],
         config: RealtimeConfig | None = None,
-        tools: Iterable[ToolLike] = (),
-        url: str | None = None,
         backend: str | None = None,
         clock: Clock | None = None,
         name: str = "realtime",
     ) -> None:
         self.endpoint = endpoint
         self.config = config or RealtimeConfig()
-        self.tools = RealtimeToolSet(tools)
-        self.url = url
-        self.backend = backend or url_backend(endpoint, url)
+        self.agent = agent
+        self.session_agent: SessionAgent = session_agent(
+            agent, self.config.tool_choice, self.config.default_tool_choice
+        )
+        self.tools = self.session_agent.tools
+        self.url = self.config.url
+        self.backend = backend or url_backend(endpoint, self.url)
         """The label in ``describe()``; ``build_realtime`` asks the server for it."""
         self.clock: Clock = clock or PerfCounterClock()
         self._name = name
@@ -85,13 +91,8 @@ class RealtimePipeline:
         return self._name
 
     @property
-    def instructions(self) -> str:
-        """The session's instructions: the config's, else the demo support agent's."""
-        if self.config.instructions is not None:
-            return self.config.instructions
-        from voicelab.demo.support_agent import INSTRUCTIONS
-
-        return INSTRUCTIONS
+    def architecture(self) -> str:
+        return "realtime"
 
     def models(self) -> dict[str, str]:
         """Component -> model name, for cost: input transcription is billed on its own."""
@@ -102,13 +103,13 @@ class RealtimePipeline:
 
     def describe(self) -> Mapping[str, Any]:
         return {
-            "architecture": "realtime",
+            "architecture": self.architecture,
             "backend": self.backend,
             "models": self.models(),
-            "tools": self.tools.names,
-            "config": {**asdict(self.config), "instructions": self.instructions},
+            "agent": describe_agent(self.agent),
+            "tool_choice": self.session_agent.tool_choice,
+            "config": config_to_dict(self.config),
             "url": redact_text(realtime_url(self.endpoint, self.url), self._secrets),
-            "base_url": self.endpoint.base_url,
         }
 
     def session_config(self) -> dict[str, Any]:
@@ -128,10 +129,12 @@ class RealtimePipeline:
         return {
             "type": "realtime",
             "output_modalities": ["audio"],
-            "instructions": self.instructions,
+            "instructions": self.session_agent.instructions,
             "tools": self.tools.definitions(),
-            "tool_choice": config.tool_choice,
-            "max_output_tokens": config.max_output_tokens or "inf",
+            "tool_choice": self.session_agent.session_tool_choice(),
+            "max_output_tokens": (
+                config.max_output_tokens or self.session_agent.max_output_tokens or "inf"
+            ),
             "audio": {
                 "input": {"format": _PCM_FORMAT, "transcription": transcription,
                           "turn_detection": detection},
@@ -260,7 +263,7 @@ class RealtimePipeline:
                 payload = f'{{"type": "input_audio_buffer.append", "audio": "{audio}"}}'
             await socket.send_text(payload)
 
-        await feed_pcm16(pcm, REALTIME_RATE_HZ, self.config.feed, append, recorder)
+        await feed_pcm16(pcm, REALTIME_RATE_HZ, self.config.sent_feed, append, recorder)
         if self.config.turn_detection == "manual":
             await socket.send({"type": "input_audio_buffer.commit"})
             await socket.send({"type": "response.create"})
@@ -275,9 +278,20 @@ class RealtimePipeline:
             if collected.follow_up_due:
                 collected.follow_up_due = False
                 rounds += 1
-                # like the SDK's reset_tool_choice: "required" would loop on tool calls forever
-                choice = "none" if rounds >= self.config.max_tool_rounds else "auto"
-                await socket.send({"type": "response.create", "response": {"tool_choice": choice}})
+                await socket.send(
+                    {
+                        "type": "response.create",
+                        "response": {"tool_choice": self._next_choice(rounds)},
+                    }
+                )
+
+    def _next_choice(self, rounds: int) -> Any:
+        """tool_choice after ``rounds`` tool calls: like the SDK's reset_tool_choice, since
+        "required" would loop on tool calls forever; "none" once the rounds are used up."""
+        if rounds >= self.config.max_tool_rounds:
+            return "none"
+        agent = self.session_agent
+        return "auto" if agent.reset_tool_choice else agent.session_tool_choice()
 
     async def _handle(
         self, socket: RealtimeSocket, state: RealtimeConversation, collected: RealtimeTurn
@@ -313,27 +327,19 @@ class RealtimePipeline:
             usage=collected.usage(clip.duration_s),
             timeline=recorder.freeze(),
             input_audio_s=clip.duration_s,
-            feed_mode=self.config.feed_mode,
+            feed_mode=self.config.feed.mode,
             harness_overhead_s=state.probe.overhead_ns / 1e9,
         )
 
 
 def build_realtime(
-    endpoint: OpenAIEndpoint,
-    config: RealtimeConfig | None = None,
-    tools: Iterable[ToolLike] | None = None,
-    *,
-    url: str | None = None,
+    endpoint: OpenAIEndpoint, agent: Agent[Any], config: RealtimeConfig | None = None
 ) -> RealtimePipeline:
-    """The "realtime" pipeline: the demo support tools unless ``tools`` is given.
+    """The "realtime" pipeline running ``agent``.
 
     A server other than OpenAI's cloud is asked once (a short session) which backend it is,
     so rows from voicelab's local server say ``local-cascade``.
     """
-    config = config or RealtimeConfig()
-    if tools is None:
-        from voicelab.demo.support_agent import SUPPORT_TOOLS
-
-        tools = SUPPORT_TOOLS
-    backend = detect_backend(endpoint, url, config.model)
-    return RealtimePipeline(endpoint=endpoint, config=config, tools=tools, url=url, backend=backend)
+    pipeline = RealtimePipeline(endpoint=endpoint, agent=agent, config=config)  # refuses first
+    pipeline.backend = detect_backend(endpoint, pipeline.config.url, pipeline.config.model)
+    return pipeline

@@ -15,7 +15,7 @@ from agents.tool import invoke_function_tool
 from agents.tool_context import ToolContext
 
 from voicelab.errors import ConfigError
-from voicelab.turn_result import ToolCall
+from voicelab.turn_result import ToolCall, parse_tool_arguments
 
 ToolLike = FunctionTool | Callable[..., Any]
 
@@ -27,15 +27,6 @@ def as_function_tool(tool: ToolLike) -> FunctionTool:
     if callable(tool):
         return function_tool(tool)
     raise ConfigError(f"a realtime tool must be a FunctionTool or a function, not {tool!r}")
-
-
-def parse_arguments(arguments: str) -> dict[str, Any]:
-    """The call's JSON arguments as a dict (kept raw when the model wrote bad JSON)."""
-    try:
-        parsed = json.loads(arguments or "{}")
-    except json.JSONDecodeError:
-        return {"_raw": arguments}
-    return parsed if isinstance(parsed, dict) else {"_value": parsed}
 
 
 def _serialize(output: Any) -> str:
@@ -91,4 +82,4 @@ class RealtimeToolSet:
                 function_tool=tool, context=context, arguments=arguments
             )
             output = _serialize(result)
-        return ToolCall(name=name, arguments=parse_arguments(arguments), output=output)
+        return ToolCall(name=name, arguments=parse_tool_arguments(arguments), output=output)

@@ -82,7 +82,7 @@ class LlamaChatEngine:
     @property
     def model_name(self) -> str:
         """The name this engine answers to."""
-        return self.config.model_name
+        return self.config.served_name
 
     def stream(self, request: Mapping[str, Any]) -> Iterator[Chunk]:
         """Blocking: ``chat.completion.chunk`` dicts for a Chat Completions request body."""

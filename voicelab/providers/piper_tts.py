@@ -29,7 +29,7 @@ class PiperTTSModel(TTSModel):
 
     @property
     def model_name(self) -> str:
-        return "local/piper-joe-medium"
+        return self.config.served_name
 
     @property
     def native_rate_hz(self) -> int:

@@ -37,9 +37,39 @@ def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def inline_refs(
+    schema: Any, defs: Mapping[str, Any] | None = None, seen: tuple[str, ...] = ()
+) -> Any:
+    """``schema`` with its local ``#/$defs/...`` references replaced by their definitions.
+
+    A tool's parameters are nested inside the call's own schema, where root-relative
+    references would point nowhere; pydantic emits them for nested models and enums.
+    """
+    if defs is None and isinstance(schema, Mapping):
+        defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    if isinstance(schema, Mapping):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if not ref.startswith(("#/$defs/", "#/definitions/")) or name not in (defs or {}):
+                raise ModelError(f"tool schema reference {ref!r} cannot be resolved")
+            if name in seen:
+                raise ModelError(f"tool schema {name!r} is recursive; a grammar cannot hold it")
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            return {**inline_refs((defs or {})[name], defs, (*seen, name)), **rest}
+        return {
+            k: inline_refs(v, defs, seen)
+            for k, v in schema.items()
+            if k not in ("$defs", "definitions")
+        }
+    if isinstance(schema, list):
+        return [inline_refs(v, defs, seen) for v in schema]
+    return schema
+
+
 def _call_schema(tool: Mapping[str, Any]) -> dict[str, Any]:
     fn = tool["function"]
-    parameters = fn.get("parameters") or {"type": "object", "properties": {}}
+    parameters = inline_refs(fn.get("parameters") or {"type": "object", "properties": {}})
     return {
         "type": "object",
         "properties": {"name": {"const": fn["name"]}, "arguments": parameters},

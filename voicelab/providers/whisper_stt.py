@@ -36,7 +36,7 @@ class FasterWhisperSTTModel(STTModel):
 
     @property
     def model_name(self) -> str:
-        return "local/faster-whisper-tiny.en"
+        return self.config.served_name
 
     def transcribe_clip(self, clip: AudioClip) -> str:
         """Blocking: resample to 16 kHz and decode greedily; returns the joined segment texts."""
