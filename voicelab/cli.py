@@ -110,11 +110,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.pipelines.feeding import FeedConfig
     from voicelab.registry import PipelineOptions, build_pipeline
     from voicelab.report import format_summary, summarize
+    from voicelab.run_folder import RunFolder
     from voicelab.runner import RunOptions, run_dataset
 
     dataset = load_dataset(args.dataset)
     if args.max_turns:
         dataset = dataset.head(args.max_turns)
+    RunFolder.open(args.out).check_dataset(dataset)  # refused before any model loads
     options = PipelineOptions(
         whisper_model_path=args.whisper_model,
         piper_voice_path=args.piper_voice,
@@ -196,7 +198,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from voicelab.report import format_summary, summarize
-    from voicelab.results import load_run
+    from voicelab.run_folder import load_run
 
     frame = pd.concat([load_run(r) for r in args.runs], ignore_index=True)
     summary = summarize(frame)
