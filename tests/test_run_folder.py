@@ -201,3 +201,11 @@ def test_report_of_an_unreadable_table_names_the_file(
     (tmp_path / "results.parquet").write_bytes(content)
     assert main(["report", str(tmp_path)]) == 2
     assert f"voicelab: error: {tmp_path / 'results.parquet'}" in capsys.readouterr().err
+
+
+def test_report_of_a_run_without_rows_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "rows.jsonl").write_bytes(b"")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no finished turns yet" in capsys.readouterr().err

@@ -296,7 +296,10 @@ class RunFolder:
 
 def load_run(path: str | Path) -> pd.DataFrame:
     """The result table of a run folder, finished or interrupted."""
-    return RunFolder(path).read_table()
+    frame = RunFolder(path).read_table()
+    if frame.empty:
+        raise ResultsError(f"{path}: the run holds no finished turns yet")
+    return frame
 
 
 def load_run_info(path: str | Path) -> dict[str, Any]:
