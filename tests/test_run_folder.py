@@ -16,6 +16,7 @@ from voicelab import load_run
 from voicelab.cli import main
 from voicelab.datasets import Dataset, load_dataset
 from voicelab.errors import ResultsError
+from voicelab.run_folder import RunFolder
 from voicelab.runner import run_dataset
 from voicelab.testing import ScriptedCrash, ScriptedPipeline
 
@@ -98,13 +99,18 @@ async def test_another_config_leaves_the_folder_untouched(demo_data: Path, tmp_p
     assert _snapshot(out) == before
 
 
+async def _crash_after_three_turns(dataset: Dataset, out: Path) -> None:
+    """Two turns of the first conversation and the first of the second are logged."""
+    with pytest.raises(ScriptedCrash):
+        await run_dataset(ScriptedPipeline(crash_after=3), dataset, out)
+
+
 async def test_a_conversation_cut_off_is_redone_and_its_old_rows_set_aside(
     demo_data: Path, tmp_path: Path
 ) -> None:
     dataset = load_dataset(demo_data)
     out = tmp_path / "run"
-    with pytest.raises(ScriptedCrash):
-        await run_dataset(ScriptedPipeline(crash_after=3), dataset, out)
+    await _crash_after_three_turns(dataset, out)
     cut_off = dataset.conversations[1].turns[0].turn_id  # logged, then the crash hit its turn 1
     await run_dataset(ScriptedPipeline(), dataset, out)
     superseded = (out / "rows.superseded.jsonl").read_text().splitlines()
@@ -118,8 +124,7 @@ async def test_a_torn_last_row_is_set_aside_and_its_turn_redone(
 ) -> None:
     dataset = load_dataset(demo_data)
     out = tmp_path / "run"
-    with pytest.raises(ScriptedCrash):
-        await run_dataset(ScriptedPipeline(crash_after=3), dataset, out)
+    await _crash_after_three_turns(dataset, out)
     log = out / "rows.jsonl"
     lines = log.read_text().splitlines(keepends=True)
     torn = lines[2][: len(lines[2]) // 2]  # the process died while writing the third row
@@ -138,6 +143,7 @@ async def test_a_torn_last_row_is_set_aside_and_its_turn_redone(
 _RERUN_WITH_A_FILE_SIZE_LIMIT = """
 import asyncio, resource, sys
 from voicelab.datasets import load_dataset
+from voicelab.run_folder import RunFolder
 from voicelab.runner import run_dataset
 from voicelab.testing import ScriptedPipeline
 dataset = load_dataset(sys.argv[1])
@@ -180,6 +186,18 @@ def test_run_into_a_file_fails_before_models_load(
     assert f"voicelab: error: {taken}" in captured.err and "not a folder" in captured.err
     assert "loading" not in captured.out
     assert taken.read_text() == "mine"
+
+
+def test_a_folder_that_can_never_hold_a_run_is_refused_up_front(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ResultsError, match=r"notes.txt: exists and is not a folder"):
+        RunFolder.open(tmp_path / "notes.txt" / "run")
+    (tmp_path / "rows.jsonl").write_text("")
+    with pytest.raises(ResultsError, match=r"holds results but no run\.json"):
+        RunFolder.open(tmp_path)
+    (tmp_path / "run.json").write_text("[1]")
+    with pytest.raises(ResultsError, match=r"run\.json: run info must be a JSON object"):
+        RunFolder.open(tmp_path)
 
 
 async def test_run_into_another_datasets_folder_fails_before_models_load(

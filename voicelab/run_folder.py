@@ -171,8 +171,10 @@ class RunFolder:
     def check_dataset(self, dataset: Dataset) -> None:
         """Refuse a dataset other than the folder's (a subset of it is fine)."""
         info = self.info()
-        if info is None:
-            return
+        if info is not None:
+            self._check_dataset(info, dataset)
+
+    def _check_dataset(self, info: Mapping[str, Any], dataset: Dataset) -> None:
         if info.get("dataset") != dataset.name:
             raise ResultsError(
                 f"{self.path}: holds a run of another dataset ({info.get('dataset')!r}, not "
@@ -195,10 +197,8 @@ class RunFolder:
                 f"{_listed(changed)} have other audio or reference text here; use a new folder"
             )
 
-    def check_config(self, pipeline: str, config_hash: str) -> None:
-        """Refuse a pipeline configuration (or agent) other than the folder's."""
-        info = self.info()
-        if info is not None and info.get("config_hash") != config_hash:
+    def _check_config(self, info: Mapping[str, Any], pipeline: str, config_hash: str) -> None:
+        if info.get("config_hash") != config_hash:
             raise ResultsError(
                 f"{self.path}: holds a run of another pipeline configuration "
                 f"({info.get('pipeline')}, {info.get('config_hash')}; this run is {pipeline}, "
@@ -210,10 +210,12 @@ class RunFolder:
 
         ``run_info`` holds at least ``pipeline`` and ``config_hash``. Unreadable rows and rows
         of conversations cut off part-way are moved to side files, so their turns run again.
+        Nothing is touched before the checks pass.
         """
-        self.check_dataset(dataset)
-        self.check_config(str(run_info["pipeline"]), str(run_info["config_hash"]))
-        previous = self.info() or {}
+        previous = self.info()
+        if previous is not None:
+            self._check_dataset(previous, dataset)
+            self._check_config(previous, str(run_info["pipeline"]), str(run_info["config_hash"]))
         self.path.mkdir(parents=True, exist_ok=True)
         rows = self._set_aside_unreadable()
         done = {row["turn_id"] for row in rows}
@@ -224,7 +226,7 @@ class RunFolder:
             _append_lines(self.path / SUPERSEDED_FILE, map(_row_line, superseded))
             kept = [row for row in rows if row["conversation_id"] not in redone]
             _replace_atomically(self.path / ROWS_FILE, b"".join(map(_row_line, kept)))
-        turns = {**previous.get("dataset_turns", {}), **_fingerprints(dataset)}
+        turns = {**(previous or {}).get("dataset_turns", {}), **_fingerprints(dataset)}
         info = {**run_info, "dataset": dataset.name, "turns": len(turns), "dataset_turns": turns}
         _replace_atomically(self.path / RUN_FILE, json.dumps(info, indent=2, default=str).encode())
         return complete
