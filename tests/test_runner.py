@@ -8,7 +8,8 @@ import pytest
 from voicelab.datasets import load_dataset
 from voicelab.errors import ResultsError
 from voicelab.report import summarize
-from voicelab.results import COLUMN_NAMES, load_run, load_run_info
+from voicelab.results import COLUMN_NAMES
+from voicelab.run_folder import RunFolderWarning, load_run, load_run_info
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.testing import ScriptedCrash, ScriptedPipeline
 
@@ -37,6 +38,17 @@ async def test_failed_turn_is_a_row_and_the_rest_go_on(demo_data: Path, tmp_path
     assert summary.loc["scripted", "stt_s_p50"] == pytest.approx(0.3)
 
 
+async def test_rows_the_runner_writes_match_the_schema_exactly(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    dataset = load_dataset(demo_data).head(3)
+    failing = ScriptedPipeline(fail_turns=frozenset({"order-status#1"}))
+    await run_dataset(failing, dataset, tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "rows.jsonl").read_text().splitlines()]
+    assert len(rows) == dataset.num_turns and any(r["error"] for r in rows)
+    assert all(list(r) == list(COLUMN_NAMES) for r in rows)
+
+
 async def test_crashed_run_resumes_without_losing_or_repeating(
     demo_data: Path, tmp_path: Path
 ) -> None:
@@ -63,7 +75,8 @@ async def test_a_truncated_last_line_is_ignored(demo_data: Path, tmp_path: Path)
     await run_dataset(ScriptedPipeline(), dataset, out)
     with (out / "rows.jsonl").open("a") as f:
         f.write('{"turn_id": "cut-off mid-wr')
-    assert len(load_run(out)) == dataset.num_turns
+    with pytest.warns(RunFolderWarning, match="incomplete"):
+        assert len(load_run(out)) == dataset.num_turns
 
 
 async def test_another_config_refuses_the_folder(demo_data: Path, tmp_path: Path) -> None:

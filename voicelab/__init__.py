@@ -38,7 +38,8 @@ from voicelab.pipelines.realtime_config import RealtimeConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import PIPELINES, build_pipeline
 from voicelab.report import summarize
-from voicelab.results import SCHEMA, load_run
+from voicelab.results import SCHEMA
+from voicelab.run_folder import load_run
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.timeline import Event, Timeline
 from voicelab.turn_result import ToolCall, TurnResult, Usage

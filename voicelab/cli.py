@@ -127,6 +127,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.metrics.cost import load_price_table
     from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
+    from voicelab.run_folder import RunFolder
     from voicelab.runner import RunOptions, run_dataset
 
     experiment, config = _resolve_experiment(args)
@@ -134,6 +135,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     dataset = load_dataset(experiment.dataset)
     if experiment.max_turns:
         dataset = dataset.head(experiment.max_turns)
+    RunFolder.open(args.out).check_dataset(dataset)  # refused before any model loads
     loaded = _load_agent(experiment.agent, experiment.dataset)
     experiment = replace(experiment, agent=None if loaded.is_default else loaded.spec)
     api_key = os.environ.get("OPENAI_API_KEY") or None  # secrets are read here, at the edge
@@ -248,7 +250,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from voicelab.report import format_summary, summarize
-    from voicelab.results import load_run
+    from voicelab.run_folder import load_run
 
     frame = pd.concat([load_run(r) for r in args.runs], ignore_index=True)
     summary = summarize(frame)

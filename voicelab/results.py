@@ -1,27 +1,18 @@
-"""The result table: its column schema, and saving/loading a run folder.
+"""The result table: its column schema, the check every row passes, and the typed DataFrame.
 
-A run folder holds ``rows.jsonl`` (appended and flushed as each turn finishes: the durable
-record a crashed run resumes from), ``results.parquet`` (the typed table), ``run.json``
-(resolved config with secrets removed, environment) and ``audio/`` (agent speech per turn).
+The files that hold a run's rows belong to ``voicelab.run_folder``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from voicelab.errors import ResultsError
 from voicelab.metrics.latency import LATENCY_COLUMNS
-
-ROWS_FILE = "rows.jsonl"
-PARQUET_FILE = "results.parquet"
-RUN_FILE = "run.json"
 
 
 @dataclass(frozen=True)
@@ -106,71 +97,35 @@ SCHEMA: tuple[Column, ...] = (
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SCHEMA)
 
 
-def to_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
-    """Rows as a DataFrame with exactly the schema's columns and dtypes."""
-    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+def check_row(row: Mapping[str, Any], where: str) -> None:
+    """Refuse a row whose keys are not exactly the schema's columns (no silent drop or fill)."""
+    unknown = sorted(set(row) - set(COLUMN_NAMES))
+    missing = [name for name in COLUMN_NAMES if name not in row]
+    problems = [
+        f"{what} column(s) {', '.join(names)}"
+        for what, names in (("unknown", unknown), ("missing", missing))
+        if names
+    ]
+    if problems:
+        raise ResultsError(
+            f"{where}: row does not match the result schema ({'; '.join(problems)}); "
+            "voicelab.SCHEMA lists the columns"
+        )
+
+
+def to_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, where: str = "rows") -> pd.DataFrame:
+    """Rows as a DataFrame with exactly the schema's columns and dtypes; ``where`` names them."""
+    if isinstance(rows, pd.DataFrame):
+        check_row(dict.fromkeys(rows.columns), where)
+        frame = rows[list(COLUMN_NAMES)].copy()
+    else:
+        records = list(rows)
+        for index, row in enumerate(records):
+            check_row(row, f"{where}, row {index}")
+        frame = pd.DataFrame.from_records(records, columns=list(COLUMN_NAMES))
     for column in SCHEMA:
-        if column.name not in frame:
-            frame[column.name] = pd.NA
-        frame[column.name] = frame[column.name].astype(column.dtype)  # type: ignore[call-overload]
-    return frame[list(COLUMN_NAMES)]
-
-
-class RowLog:
-    """Append-only, flushed-per-row JSONL of finished turns."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / ROWS_FILE
-
-    def read(self) -> list[dict[str, Any]]:
-        """Every complete row; a last line cut off by a crash is ignored."""
-        if not self.path.exists():
-            return []
-        rows = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return rows
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        """Persist one row before the next turn is counted."""
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-    def rewrite(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the log atomically (used when a resumed run redoes a conversation)."""
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows), encoding="utf-8")
-        tmp.replace(self.path)
-
-
-def write_parquet(run_dir: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
-    """Write the typed table next to the row log."""
-    path = run_dir / PARQUET_FILE
-    to_frame(rows).to_parquet(path, index=False)
-    return path
-
-
-def load_run(path: str | Path) -> pd.DataFrame:
-    """The result table of a run folder (rebuilt from the row log, the source of truth)."""
-    run_dir = Path(path)
-    log = RowLog(run_dir)
-    if log.path.exists():
-        return to_frame(log.read())
-    if (run_dir / PARQUET_FILE).exists():
-        return to_frame(pd.read_parquet(run_dir / PARQUET_FILE))
-    raise ResultsError(f"{run_dir}: not a voicelab run folder (no {ROWS_FILE} or {PARQUET_FILE})")
-
-
-def load_run_info(path: str | Path) -> dict[str, Any]:
-    """The run's recorded configuration and environment."""
-    info_path = Path(path) / RUN_FILE
-    try:
-        info: dict[str, Any] = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise ResultsError(f"{info_path}: cannot read run info ({e})") from e
-    return info
+        try:
+            frame[column.name] = frame[column.name].astype(column.dtype)  # type: ignore[call-overload]
+        except (TypeError, ValueError) as e:
+            raise ResultsError(f"{where}: column {column.name} is not {column.dtype} ({e})") from e
+    return frame

@@ -2,7 +2,7 @@
 
 Resume works per conversation, because later turns depend on the context of earlier ones:
 a conversation whose turns are all logged is skipped; one cut off part-way is run again from
-its first turn and its partial rows are replaced.
+its first turn, its earlier rows set aside by the run folder (see ``voicelab.run_folder``).
 """
 
 from __future__ import annotations
@@ -17,17 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from voicelab.audio import save_audio
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
-from voicelab.errors import ResultsError
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.turn_errors import error_result
-from voicelab.redact import redact_config, redact_text
-from voicelab.results import RUN_FILE, RowLog, to_frame, write_parquet
-from voicelab.scoring import score_turn, turn_facts
+from voicelab.redact import redact_config
+from voicelab.run_folder import RunFolder
+from voicelab.scoring import build_row
 from voicelab.turn_result import TurnResult
 
 ProgressCallback = Callable[[Mapping[str, Any]], None]
@@ -53,74 +51,41 @@ def config_hash(description: Mapping[str, Any]) -> str:
 
 class _Run:
     def __init__(
-        self, pipeline: Pipeline, dataset: Dataset, out_dir: Path, prices: PriceTable,
+        self, pipeline: Pipeline, dataset: Dataset, folder: RunFolder, prices: PriceTable,
         options: RunOptions, progress: ProgressCallback | None, experiment: Experiment | None,
     ) -> None:  # fmt: skip
         self.pipeline = pipeline
         self.dataset = dataset
-        self.out_dir = out_dir
+        self.folder = folder
         self.prices = prices
         self.options = options
         self.progress = progress
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
-        self.log = RowLog(out_dir)
+        self.run_fields = {
+            "run_id": folder.run_id,
+            "pipeline": pipeline.name,
+            "architecture": pipeline.architecture,
+            "backend": pipeline.backend,
+            "tool_choice": self.description.get("tool_choice"),
+            "config_hash": self.hash,
+            "dataset": dataset.name,
+        }
         self.experiment = experiment or Experiment(
             pipeline=pipeline.name, config=self.description.get("config", {})
         )
 
-    def prepare(self) -> set[str]:
+    def claim(self) -> set[str]:
         """Check the folder belongs to this run; return the conversations already complete."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        info_path = self.out_dir / RUN_FILE
-        if info_path.exists():
-            try:
-                previous = json.loads(info_path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as e:
-                raise ResultsError(f"{info_path}: run info is not valid JSON ({e.msg})") from e
-            if previous.get("config_hash") != self.hash:
-                raise ResultsError(
-                    f"{self.out_dir}: holds a run of another pipeline configuration "
-                    f"({previous.get('pipeline')}, {previous.get('config_hash')}); use a new --out"
-                )
-        rows = self.log.read()
-        done_turns = {r["turn_id"] for r in rows}
-        complete = {
-            c.conversation_id for c in self.dataset
-            if all(t.turn_id in done_turns for t in c.turns)
-        }  # fmt: skip
-        kept = [r for r in rows if r["conversation_id"] in complete]
-        if len(kept) != len(rows):
-            self.log.rewrite(kept)
         info = {
             RUN_INFO_KEY: redact_config(self.experiment.record(), self.options.secrets),
             "pipeline": self.pipeline.name,
             "config_hash": self.hash,
-            "dataset": self.dataset.name,
-            "turns": self.dataset.num_turns,
             "pipeline_config": self.description,
             "prices": {"as_of": self.prices.as_of, "source": self.prices.source},
             "environment": describe_environment(),
         }
-        info_path.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
-        return complete
-
-    def row(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
-        models = self.pipeline.models()
-        row = {
-            "run_id": self.out_dir.name,
-            "pipeline": self.pipeline.name,
-            "architecture": self.pipeline.architecture,
-            "backend": self.pipeline.backend,
-            "tool_choice": self.description.get("tool_choice"),
-            "config_hash": self.hash,
-            "dataset": self.dataset.name,
-            **turn_facts(turn, result),
-            **score_turn(turn, result, models=models, prices=self.prices),
-        }
-        if row["error"]:
-            row["error"] = redact_text(row["error"], self.options.secrets)
-        return row
+        return self.folder.claim(info, self.dataset)
 
     async def conversation(self, conversation: Conversation) -> None:
         try:
@@ -140,10 +105,13 @@ class _Run:
             await self.pipeline.end_conversation(state)
 
     def finish(self, turn: Turn, result: TurnResult) -> None:
-        row = self.row(turn, result)
-        self.log.append(row)
+        row = build_row(
+            self.run_fields, turn, result, models=self.pipeline.models(),
+            prices=self.prices, secrets=self.options.secrets,
+        )  # fmt: skip
         if self.options.save_audio and result.agent_audio is not None:
-            save_audio(result.agent_audio, self.out_dir / "audio" / f"{turn.turn_id}.wav")
+            self.folder.save_audio(turn.turn_id, result.agent_audio)  # before the row commits it
+        self.folder.append(row)
         if self.progress:
             self.progress(row)
 
@@ -158,16 +126,16 @@ async def run_dataset(
     progress: ProgressCallback | None = None,
     experiment: Experiment | None = None,
 ) -> pd.DataFrame:
-    """Run every turn not yet in ``out_dir``; return the run's whole result table.
+    """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
     ``run.json`` so the run can be repeated from it.
     """
     run = _Run(
-        pipeline, dataset, Path(out_dir), prices or load_price_table(), options or RunOptions(),
-        progress, experiment,
+        pipeline, dataset, RunFolder.open(out_dir), prices or load_price_table(),
+        options or RunOptions(), progress, experiment,
     )  # fmt: skip
-    complete = run.prepare()
+    complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
     limit = asyncio.Semaphore(run.options.max_concurrency)
 
@@ -176,6 +144,4 @@ async def run_dataset(
             await run.conversation(conversation)
 
     await asyncio.gather(*(bounded(c) for c in pending))
-    rows = run.log.read()
-    write_parquet(run.out_dir, rows)
-    return to_frame(rows)
+    return run.folder.write_table()

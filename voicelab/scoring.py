@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voicelab.datasets.types import Turn
@@ -11,7 +11,30 @@ from voicelab.metrics.cost import PriceTable, turn_cost_usd
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
+from voicelab.redact import redact_text
+from voicelab.results import COLUMN_NAMES, check_row
 from voicelab.turn_result import TurnResult
+
+
+def build_row(
+    run_fields: Mapping[str, Any],
+    turn: Turn,
+    result: TurnResult,
+    *,
+    models: Mapping[str, str],
+    prices: PriceTable,
+    secrets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A turn's whole row in schema order: the run's fields, its facts and metrics, no secrets."""
+    row = {
+        **run_fields,
+        **turn_facts(turn, result),
+        **score_turn(turn, result, models=models, prices=prices),
+    }
+    if row["error"]:
+        row["error"] = redact_text(row["error"], secrets)
+    check_row(row, f"row of {turn.turn_id}")
+    return {name: row[name] for name in COLUMN_NAMES}
 
 
 def score_turn(

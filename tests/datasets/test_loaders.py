@@ -82,6 +82,35 @@ def test_malformed_manifests(tmp_path: Path, name: str, content: str, message: s
         load_dataset(tmp_path / name)
 
 
+@pytest.mark.parametrize(
+    "value", ["Infinity", "-Infinity", "NaN", "1.5", "true", "-1", '"2.5"', "null", "[0]", "1e400"]
+)
+def test_a_turn_index_that_is_not_a_whole_number_names_the_line(tmp_path: Path, value: str) -> None:
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        '{"audio": "a.wav", "turn_index": 0}\n'
+        f'{{"audio": "a.wav", "conversation_id": "c", "turn_index": {value}}}\n'
+    )
+    with pytest.raises(DatasetError, match=r"m.jsonl:2: .*(turn_index|finite JSON number)"):
+        load_dataset(manifest)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("text", "NaN"),
+        ("snr_db", "-Infinity"),
+        ("snr_db", "1e999"),
+        ("expected_tool_args", '{"x": NaN}'),
+    ],
+)
+def test_non_finite_json_numbers_are_refused(tmp_path: Path, field: str, value: str) -> None:
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(f'{{"audio": "a.wav", "expected_tool": "t", "{field}": {value}}}\n')
+    with pytest.raises(DatasetError, match=r"m.jsonl:1: .*is not a finite JSON number"):
+        load_dataset(manifest)
+
+
 def test_missing_dataset_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="not found"):
         load_dataset(tmp_path / "nope")

@@ -16,7 +16,7 @@ from voicelab.datasets.synthesis import piper_synthesizer, render_script
 from voicelab.pipelines.chained_config import ChainedLocalConfig, ChainedOpenAIConfig
 from voicelab.pipelines.realtime_config import RealtimeConfig
 from voicelab.registry import build_pipeline
-from voicelab.results import load_run_info
+from voicelab.run_folder import load_run_info
 from voicelab.runner import run_dataset
 from voicelab.server.runner import LocalServer
 

@@ -148,10 +148,7 @@ def _parse_turn(root: Path, where: str, record: Mapping[str, Any], default_index
         raise DatasetError(f"{where}: missing 'audio' (path of the turn's audio file)")
     audio_path = Path(audio) if Path(audio).is_absolute() else root / audio
     conversation_id = str(record.get("conversation_id") or Path(audio).stem)
-    try:
-        turn_index = int(record.get("turn_index", default_index))
-    except (TypeError, ValueError) as e:
-        raise DatasetError(f"{where}: turn_index must be an integer") from e
+    turn_index = _parse_turn_index(where, record.get("turn_index", default_index))
     text = record.get("text")
     return Turn(
         conversation_id=conversation_id,
@@ -163,6 +160,15 @@ def _parse_turn(root: Path, where: str, record: Mapping[str, Any], default_index
         expected_tool_call=_parse_tool_call(where, record),
         tags={k: str(v) for k, v in record.items() if k not in _KNOWN_FIELDS},
     )
+
+
+def _parse_turn_index(where: str, value: Any) -> int:
+    """A whole number from 0: a JSON integer, or digits in a CSV cell."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise DatasetError(f"{where}: turn_index must be an integer from 0, not {value!r}")
 
 
 def _parse_keywords(where: str, value: Any) -> tuple[str, ...]:
