@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voicelab.audio import AudioClip, resample, to_pcm16
+from voicelab.audio_formats import PCM_RATE_HZ, realtime_pcm_format
 from voicelab.clock import Clock, PerfCounterClock
 from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineTimeoutError
@@ -34,9 +35,6 @@ from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.redact import redact_text
 from voicelab.timeline import TimelineRecorder
 from voicelab.turn_result import TurnResult
-
-REALTIME_RATE_HZ = 24_000  # audio/pcm in and out of a Realtime session: 24 kHz mono int16
-_PCM_FORMAT = {"type": "audio/pcm", "rate": REALTIME_RATE_HZ}
 
 
 @dataclass
@@ -133,9 +131,9 @@ class RealtimePipeline:
             "tool_choice": config.tool_choice,
             "max_output_tokens": config.max_output_tokens or "inf",
             "audio": {
-                "input": {"format": _PCM_FORMAT, "transcription": transcription,
+                "input": {"format": realtime_pcm_format(), "transcription": transcription,
                           "turn_detection": detection},
-                "output": {"format": _PCM_FORMAT, "voice": config.voice},
+                "output": {"format": realtime_pcm_format(), "voice": config.voice},
             },
         }  # fmt: skip
 
@@ -167,7 +165,7 @@ class RealtimePipeline:
         assert isinstance(state, RealtimeConversation)
         recorder = TimelineRecorder(self.clock)
         state.probe.begin_turn(recorder)
-        playback = PlaybackRecorder(recorder, REALTIME_RATE_HZ, self.config.audible_threshold_dbfs)
+        playback = PlaybackRecorder(recorder, PCM_RATE_HZ, self.config.audible_threshold_dbfs)
         collected = RealtimeTurn(
             recorder, playback,
             transcription=self.config.input_transcription_model is not None,
@@ -176,7 +174,7 @@ class RealtimePipeline:
         try:
             with state.probe.harness():
                 clip = turn.load_clip()
-                pcm = to_pcm16(resample(clip, REALTIME_RATE_HZ).samples)
+                pcm = to_pcm16(resample(clip, PCM_RATE_HZ).samples)
         except Exception as e:  # unusable audio: nothing was sent, the session stays as it is
             return self._failed(turn, e, state, collected, None)
         try:
@@ -260,7 +258,7 @@ class RealtimePipeline:
                 payload = f'{{"type": "input_audio_buffer.append", "audio": "{audio}"}}'
             await socket.send_text(payload)
 
-        await feed_pcm16(pcm, REALTIME_RATE_HZ, self.config.feed, append, recorder)
+        await feed_pcm16(pcm, PCM_RATE_HZ, self.config.feed, append, recorder)
         if self.config.turn_detection == "manual":
             await socket.send({"type": "input_audio_buffer.commit"})
             await socket.send({"type": "response.create"})
