@@ -34,6 +34,7 @@ from voicelab.pipelines.instrumented import TimedAgentModel, TimedSTTModel, Time
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
 from voicelab.pipelines.turn_errors import error_result
+from voicelab.speech_check import require_speech
 from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import TurnResult, Usage
 
@@ -140,6 +141,7 @@ class ChainedPipeline:
         try:
             with state.probe.harness():
                 clip = turn.load_clip()
+                await require_speech(clip)
                 pcm = to_pcm16(resample(clip, PCM_RATE_HZ).samples)
                 voice_pipeline = self._voice_pipeline(state)
             async with asyncio.timeout(self.config.turn_timeout_s):

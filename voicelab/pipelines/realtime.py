@@ -33,6 +33,7 @@ from voicelab.pipelines.realtime_turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.redact import redact_text
+from voicelab.speech_check import require_speech
 from voicelab.timeline import TimelineRecorder
 from voicelab.turn_result import TurnResult
 
@@ -174,6 +175,7 @@ class RealtimePipeline:
         try:
             with state.probe.harness():
                 clip = turn.load_clip()
+                await require_speech(clip)
                 pcm = to_pcm16(resample(clip, PCM_RATE_HZ).samples)
         except Exception as e:  # unusable audio: nothing was sent, the session stays as it is
             return self._failed(turn, e, state, collected, None)
