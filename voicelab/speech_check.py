@@ -21,7 +21,7 @@ MIN_SPEECH_CLIP_S = 0.1
 the Realtime API refuses to commit less than 100 ms of audio; it is three Silero VAD windows."""
 SILENT_PEAK_DBFS = -60.0
 """A clip whose loudest sample is below this is silent: the quietest speech in the shared data
-peaks at -34 dBFS. Such a clip is refused without running the VAD over it (10 min cost 6 s)."""
+peaks at -34 dBFS. Such a clip is refused without the VAD, which takes ~5 s over 10 minutes."""
 # ~2 s at 16 kHz: one model call scores 64 windows; a clip with speech stops at its first chunk
 _VAD_CHUNK_SAMPLES = 64 * WINDOW_SAMPLES
 # Silero scores speech at the very start of a stream low until its state settles (0.23 at worst
