@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from voicelab.audio import AudioClip, FloatArray, load_audio, resample
+from voicelab.audio_formats import VAD_RATE_HZ
 from voicelab.errors import ConfigError
-from voicelab.vad import VAD_RATE_HZ, StreamingVAD, VadConfig, VadEvent
+from voicelab.vad import StreamingVAD, VadConfig, VadEvent
 
 pytestmark = pytest.mark.slow
 

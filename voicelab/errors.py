@@ -21,6 +21,10 @@ class AudioError(VoicelabError):
     """An audio file or buffer is missing, empty, corrupt or otherwise unusable."""
 
 
+class NoSpeechError(AudioError):
+    """A clip holds no speech the voice-activity detector can find: there is no turn to answer."""
+
+
 class DatasetError(VoicelabError):
     """A dataset or manifest cannot be read, or a turn in it is malformed."""
 

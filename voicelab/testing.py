@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from voicelab.audio import AudioClip
+from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.clock import ManualClock
 from voicelab.datasets.types import Turn
 from voicelab.pipelines.turn_errors import error_result
@@ -114,7 +115,9 @@ class ScriptedPipeline:
             turn_index=turn.turn_index,
             user_transcript=transcript,
             agent_text=f"You said: {transcript}",
-            agent_audio=AudioClip(np.zeros(2400, dtype=np.float32), 24_000, "scripted"),
+            agent_audio=AudioClip(
+                np.zeros(PCM_RATE_HZ // 10, dtype=np.float32), PCM_RATE_HZ, "scripted"
+            ),
             tool_calls=calls,
             usage=Usage(stt_audio_s=1.0, llm_input_tokens=10, llm_output_tokens=5),
             timeline=recorder.freeze(),

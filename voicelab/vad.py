@@ -16,11 +16,11 @@ from typing import Any, Literal
 import numpy as np
 import soxr
 
+from voicelab._imports import require
 from voicelab.audio import FloatArray
+from voicelab.audio_formats import VAD_RATE_HZ
 from voicelab.errors import ConfigError
-from voicelab.providers._imports import require
 
-VAD_RATE_HZ = 16_000  # Silero VAD's native rate
 WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the window the model scores
 CONTEXT_SAMPLES = 64  # trailing samples of the previous window the model sees first
 _STATE_SHAPE = (1, 1, 128)  # the LSTM's h and c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -97,6 +98,19 @@ async def test_bad_audio_becomes_error_rows_while_others_complete(
     assert ok["agent_audio_s"] > 0
     assert set(frame["error_type"].dropna()) == {"AudioError"}
     assert json.loads(ok["tool_calls"])
+
+
+async def test_clips_without_speech_are_error_rows_not_answers(
+    pipeline: Pipeline,
+    no_speech_turns: tuple[Turn, ...],
+    assert_refused_as_no_speech: Callable[[pd.DataFrame], pd.DataFrame],
+    tmp_path: Path,
+) -> None:
+    conversation = Conversation(conversation_id="mute", turns=no_speech_turns)
+    frame = await run_dataset(pipeline, Dataset(name="mute", conversations=(conversation,)),
+                              tmp_path / "run")  # fmt: skip
+    refused = assert_refused_as_no_speech(frame)
+    assert (refused["llm_requests"] == 0).all()  # the agent never saw these turns
 
 
 @pytest.mark.parametrize("feed_mode", ["fast", "realtime"])

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from voicelab.clock import ManualClock
 from voicelab.config_io import config_from_dict
 from voicelab.datasets import load_dataset
-from voicelab.datasets.types import Dataset, Turn
+from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.demo.support_agent import SUPPORT_TOOLS, make_support_agent
 from voicelab.errors import ConfigError, PipelineError
 from voicelab.metrics.latency import latency_figures
@@ -168,6 +171,26 @@ async def test_dropped_socket_is_an_error_row_then_sessions_recover(
     assert result.error is None and result.agent_audio is not None, result.error
     assert result.user_transcript is None  # transcription disabled
     assert isinstance(state, RealtimeConversation) and state.sessions == 1
+
+
+async def test_clips_without_speech_are_error_rows_and_nothing_is_sent(
+    server: LocalServer,
+    demo_data: Path,
+    no_speech_turns: tuple[Turn, ...],
+    assert_refused_as_no_speech: Callable[[pd.DataFrame], pd.DataFrame],
+    tmp_path: Path,
+) -> None:
+    speech = _demo(demo_data).conversations[0].turns[0]
+    turns = (*no_speech_turns, replace(speech, conversation_id="mute", turn_index=3))
+    dataset = Dataset(
+        name="mute", conversations=(Conversation(conversation_id="mute", turns=turns),)
+    )
+    # without the check, the server VAD waits for a turn that never comes, until the timeout
+    frame = await run_dataset(_local(server.base_url), dataset, tmp_path / "run")
+    refused = assert_refused_as_no_speech(frame)
+    assert (refused[["input_audio_tokens", "output_audio_tokens"]] == 0).all().all()
+    answered = frame.set_index("turn_id").loc["mute#3"]  # the session was left as it was
+    assert pd.isna(answered["error"]) and answered["agent_audio_s"] > 0, answered["error"]
 
 
 async def test_stalled_response_times_out_and_names_what_it_waited_for(

@@ -24,6 +24,7 @@ from agents.voice import (
 
 from voicelab.agent.description import describe_agent, resolve_tool_choice
 from voicelab.audio import AudioClip, resample, to_pcm16
+from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.clock import Clock, PerfCounterClock
 from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
@@ -35,10 +36,9 @@ from voicelab.pipelines.instrumented import TimedAgentModel, TimedSTTModel, Time
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
 from voicelab.pipelines.turn_errors import error_result
+from voicelab.speech_check import require_speech
 from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import TurnResult, Usage
-
-SDK_AUDIO_RATE_HZ = 24_000  # AudioInput and TTS output of the Agents SDK are 24 kHz mono int16
 
 
 @dataclass
@@ -156,12 +156,13 @@ class ChainedPipeline:
         recorder = TimelineRecorder(self.clock)
         state.probe.begin_turn(recorder)
         state.stt.last_transcript = None
-        playback = PlaybackRecorder(recorder, SDK_AUDIO_RATE_HZ, self.config.audible_threshold_dbfs)
+        playback = PlaybackRecorder(recorder, PCM_RATE_HZ, self.config.audible_threshold_dbfs)
         clip: AudioClip | None = None
         try:
             with state.probe.harness():
                 clip = turn.load_clip()
-                pcm = to_pcm16(resample(clip, SDK_AUDIO_RATE_HZ).samples)
+                await require_speech(clip)
+                pcm = to_pcm16(resample(clip, PCM_RATE_HZ).samples)
                 voice_pipeline = self._voice_pipeline(state)
             async with asyncio.timeout(self.config.turn_timeout_s):
                 result, feeding = await self._start(voice_pipeline, pcm, recorder)
@@ -202,13 +203,13 @@ class ChainedPipeline:
         if self.config.input_mode == "static":
             recorder.first(Event.AUDIO_INPUT_START)
             recorder.first(Event.END_OF_SPEECH)  # the whole utterance is handed over at once
-            audio_input = AudioInput(buffer=pcm, frame_rate=SDK_AUDIO_RATE_HZ)
+            audio_input = AudioInput(buffer=pcm, frame_rate=PCM_RATE_HZ)
             return await voice_pipeline.run(audio_input), None
         streamed = StreamedAudioInput()  # type: ignore[no-untyped-call]
         result = await voice_pipeline.run(streamed)
 
         async def feed() -> None:
-            await feed_pcm16(pcm, SDK_AUDIO_RATE_HZ, self.config.feed, streamed.add_audio, recorder)
+            await feed_pcm16(pcm, PCM_RATE_HZ, self.config.feed, streamed.add_audio, recorder)
             await streamed.add_audio(None)  # the conversation's audio for this turn is over
 
         return result, asyncio.create_task(feed())

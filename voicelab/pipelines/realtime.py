@@ -20,6 +20,7 @@ from agents import Agent
 
 from voicelab.agent.description import describe_agent
 from voicelab.audio import AudioClip, resample, to_pcm16
+from voicelab.audio_formats import PCM_RATE_HZ, realtime_pcm_format
 from voicelab.clock import Clock, PerfCounterClock
 from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
@@ -35,11 +36,9 @@ from voicelab.pipelines.realtime_turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.redact import redact_text
+from voicelab.speech_check import require_speech
 from voicelab.timeline import TimelineRecorder
 from voicelab.turn_result import TurnResult
-
-REALTIME_RATE_HZ = 24_000  # audio/pcm in and out of a Realtime session: 24 kHz mono int16
-_PCM_FORMAT = {"type": "audio/pcm", "rate": REALTIME_RATE_HZ}
 
 
 @dataclass
@@ -136,9 +135,9 @@ class RealtimePipeline:
                 config.max_output_tokens or self.session_agent.max_output_tokens or "inf"
             ),
             "audio": {
-                "input": {"format": _PCM_FORMAT, "transcription": transcription,
+                "input": {"format": realtime_pcm_format(), "transcription": transcription,
                           "turn_detection": detection},
-                "output": {"format": _PCM_FORMAT, "voice": config.voice},
+                "output": {"format": realtime_pcm_format(), "voice": config.voice},
             },
         }  # fmt: skip
 
@@ -170,18 +169,20 @@ class RealtimePipeline:
         assert isinstance(state, RealtimeConversation)
         recorder = TimelineRecorder(self.clock)
         state.probe.begin_turn(recorder)
-        playback = PlaybackRecorder(recorder, REALTIME_RATE_HZ, self.config.audible_threshold_dbfs)
+        playback = PlaybackRecorder(recorder, PCM_RATE_HZ, self.config.audible_threshold_dbfs)
         collected = RealtimeTurn(
             recorder, playback,
             transcription=self.config.input_transcription_model is not None,
             manual_commit=self.config.turn_detection == "manual",
         )  # fmt: skip
+        clip: AudioClip | None = None
         try:
             with state.probe.harness():
                 clip = turn.load_clip()
-                pcm = to_pcm16(resample(clip, REALTIME_RATE_HZ).samples)
+                await require_speech(clip)
+                pcm = to_pcm16(resample(clip, PCM_RATE_HZ).samples)
         except Exception as e:  # unusable audio: nothing was sent, the session stays as it is
-            return self._failed(turn, e, state, collected, None)
+            return self._failed(turn, e, state, collected, clip)
         try:
             try:
                 async with asyncio.timeout(self.config.turn_timeout_s):
@@ -263,7 +264,7 @@ class RealtimePipeline:
                 payload = f'{{"type": "input_audio_buffer.append", "audio": "{audio}"}}'
             await socket.send_text(payload)
 
-        await feed_pcm16(pcm, REALTIME_RATE_HZ, self.config.sent_feed, append, recorder)
+        await feed_pcm16(pcm, PCM_RATE_HZ, self.config.sent_feed, append, recorder)
         if self.config.turn_detection == "manual":
             await socket.send({"type": "input_audio_buffer.commit"})
             await socket.send({"type": "response.create"})

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 import httpx2
 from openai import AsyncOpenAI
 
-from voicelab._async import iterate_in_thread
 from voicelab.errors import ModelError
+from voicelab.providers.chat_sse import chat_completion_sse
 from voicelab.providers.llama_chat import LlamaChatEngine
 
 INPROCESS_BASE_URL = "http://voicelab.inprocess/v1"
@@ -27,9 +27,8 @@ class _SSEStream(httpx2.AsyncByteStream):
         self._body = body
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in iterate_in_thread(lambda: self._engine.stream(self._body)):
-            yield b"data: " + json.dumps(chunk).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
+        async for event in chat_completion_sse(self._engine, self._body):
+            yield event
 
 
 def _error(status: int, message: str, code: str) -> httpx2.Response:

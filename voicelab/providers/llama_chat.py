@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from voicelab._async import iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
@@ -111,6 +112,11 @@ class LlamaChatEngine:
                 self.config.temperature if temperature is None else float(temperature),
                 bool((request.get("stream_options") or {}).get("include_usage", False)),
             )
+
+    async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
+        """``stream`` run in a worker thread, its chunks yielded as they are generated."""
+        async for chunk in iterate_in_thread(lambda: self.stream(request)):
+            yield chunk
 
     def _generate(
         self,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voicelab._imports import require
 from voicelab.errors import ConfigError
-from voicelab.providers._imports import require
 
 _DEFAULT_THREADS = 2  # the reference machine has 2 cores
 

@@ -7,8 +7,8 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+from voicelab._imports import require
 from voicelab.errors import ModelError
-from voicelab.providers._imports import require
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
 
 

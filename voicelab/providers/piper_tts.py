@@ -10,13 +10,12 @@ import soxr
 from agents.voice import TTSModel, TTSModelSettings
 
 from voicelab._async import iterate_in_thread
+from voicelab._imports import require
 from voicelab.audio import to_pcm16
+from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.errors import ModelError
-from voicelab.providers._imports import require
 from voicelab.providers.local_config import PiperConfig
 from voicelab.providers.local_models import load_piper, model_lock
-
-SDK_AUDIO_RATE_HZ = 24_000  # the Agents SDK reads TTS output as 24 kHz mono int16
 
 
 class PiperTTSModel(TTSModel):
@@ -41,7 +40,7 @@ class PiperTTSModel(TTSModel):
         piper = require("piper")
         syn_config = piper.SynthesisConfig(length_scale=self.config.length_scale)
         resampler = soxr.ResampleStream(
-            self.native_rate_hz, SDK_AUDIO_RATE_HZ, 1, dtype="float32", quality="HQ"
+            self.native_rate_hz, PCM_RATE_HZ, 1, dtype="float32", quality="HQ"
         )
         try:
             with self._lock:

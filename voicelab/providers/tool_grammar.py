@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from voicelab._imports import require
 from voicelab.errors import ModelError
-from voicelab.providers._imports import require
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"

@@ -15,10 +15,9 @@ import numpy as np
 from agents.voice import StreamedAudioInput, StreamedTranscriptionSession
 
 from voicelab.audio import PCM16_FULL_SCALE, AudioClip, FloatArray
+from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.clock import Clock, PerfCounterClock
 from voicelab.vad import StreamingVAD, VadConfig
-
-SDK_AUDIO_RATE_HZ = 24_000  # StreamedAudioInput carries 24 kHz mono
 
 
 class ClipTranscriber(Protocol):
@@ -45,7 +44,7 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
     ) -> None:
         self._input = input
         self._transcriber = transcriber
-        self._vad = StreamingVAD(vad_config, sample_rate_hz=SDK_AUDIO_RATE_HZ)
+        self._vad = StreamingVAD(vad_config, sample_rate_hz=PCM_RATE_HZ)
         self._clock: Clock = clock or PerfCounterClock()
         self._audio = np.zeros(0, dtype=np.float32)
         self._offset = 0  # stream sample index of self._audio[0]
@@ -53,7 +52,7 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
         self.last_turn_detected_ns: int | None = None
 
     def _sample(self, ms: int) -> int:
-        return ms * SDK_AUDIO_RATE_HZ // 1000
+        return ms * PCM_RATE_HZ // 1000
 
     async def _transcribe(self, start: int, end: int) -> str:
         segment = self._audio[max(0, start - self._offset) : max(0, end - self._offset)]
@@ -61,7 +60,7 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
         self._offset = max(self._offset, end)
         if segment.size == 0:
             return ""
-        clip = AudioClip(segment, SDK_AUDIO_RATE_HZ, source="streamed turn")
+        clip = AudioClip(segment, PCM_RATE_HZ, source="streamed turn")
         return await asyncio.to_thread(self._transcriber.transcribe_clip, clip)
 
     async def transcribe_turns(self) -> AsyncIterator[str]:

@@ -14,13 +14,12 @@ from agents.voice import (
 )
 
 from voicelab.audio import AudioClip, clip_from_array, resample
+from voicelab.audio_formats import WHISPER_RATE_HZ
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import WhisperConfig
 from voicelab.providers.local_models import load_whisper, model_lock
 from voicelab.providers.whisper_session import LocalTranscriptionSession
 from voicelab.vad import VadConfig
-
-WHISPER_SAMPLE_RATE_HZ = 16_000  # Whisper models are trained on 16 kHz audio
 
 
 class FasterWhisperSTTModel(STTModel):
@@ -40,7 +39,7 @@ class FasterWhisperSTTModel(STTModel):
 
     def transcribe_clip(self, clip: AudioClip) -> str:
         """Blocking: resample to 16 kHz and decode greedily; returns the joined segment texts."""
-        audio = resample(clip, WHISPER_SAMPLE_RATE_HZ).samples
+        audio = resample(clip, WHISPER_RATE_HZ).samples
         try:
             with self._lock:
                 segments, _info = self._model.transcribe(

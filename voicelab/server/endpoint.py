@@ -111,9 +111,3 @@ def stream_response(
 ) -> StreamingResponse:
     """A streamed body with the plan's pace, drops and stalls applied."""
     return StreamingResponse(faulted(chunks, plan), media_type=media_type)
-
-
-def sse(data: dict[str, Any], event: str | None = None) -> bytes:
-    """One server-sent event."""
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data)}\n\n".encode()

@@ -18,20 +18,21 @@ from openai.types.realtime import (
     RealtimeTranscriptionSessionCreateRequest,
 )
 
+from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, realtime_pcm_format
 from voicelab.errors import ConfigError
 from voicelab.server.catalog import REALTIME_MODELS, STT_MODELS
 from voicelab.server.realtime_events import ClientEventError, new_id, validation_error
+from voicelab.server.tool_shapes import unserved_tool
 from voicelab.vad import VadConfig
 
 SessionKind = Literal["realtime", "transcription"]
-PCM_FORMAT = {"type": "audio/pcm", "rate": 24_000}  # the only audio format served locally
 DEFAULT_INSTRUCTIONS = (
     "You are a helpful voice assistant. Answer in one or two short spoken sentences."
 )
 DEFAULT_VOICE = "alloy"
 DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-transcribe"
 _SESSION_TTL_S = 30 * 60  # OpenAI's realtime sessions expire after 30 minutes
-_BETA_FORMATS = {"pcm16": PCM_FORMAT, "g711_ulaw": {"type": "audio/pcmu"},
+_BETA_FORMATS = {"pcm16": realtime_pcm_format(), "g711_ulaw": {"type": "audio/pcmu"},
                  "g711_alaw": {"type": "audio/pcma"}}  # fmt: skip
 
 
@@ -54,7 +55,7 @@ def default_session(
 ) -> dict[str, Any]:
     """The session a new connection starts with; ``backend`` names the local models."""
     audio_input: dict[str, Any] = {
-        "format": dict(PCM_FORMAT),
+        "format": realtime_pcm_format(),
         "noise_reduction": None,
         "transcription": {"model": DEFAULT_TRANSCRIPTION_MODEL}
         if kind == "transcription"
@@ -82,7 +83,7 @@ def default_session(
         "instructions": DEFAULT_INSTRUCTIONS,
         "audio": {
             "input": audio_input,
-            "output": {"format": dict(PCM_FORMAT), "voice": DEFAULT_VOICE, "speed": 1.0},
+            "output": {"format": realtime_pcm_format(), "voice": DEFAULT_VOICE, "speed": 1.0},
         },
         "tools": [],
         "tool_choice": "auto",
@@ -184,9 +185,10 @@ def _check_served(update: Mapping[str, Any], event_id: str | None) -> None:
     audio = update.get("audio") or {}
     for side in ("input", "output"):
         fmt = (audio.get(side) or {}).get("format")
-        if isinstance(fmt, Mapping) and fmt.get("type", "audio/pcm") != "audio/pcm":
+        if isinstance(fmt, Mapping) and fmt.get("type", PCM_MEDIA_TYPE) != PCM_MEDIA_TYPE:
             raise ClientEventError(
-                f"audio format {fmt.get('type')!r} is not served locally; use audio/pcm at 24 kHz",
+                f"audio format {fmt.get('type')!r} is not served locally; "
+                f"use {PCM_MEDIA_TYPE} at {PCM_RATE_HZ // 1000} kHz",
                 "invalid_value", f"session.audio.{side}.format.type", event_id,
             )  # fmt: skip
     transcription = (audio.get("input") or {}).get("transcription") or {}
@@ -199,12 +201,12 @@ def _check_served(update: Mapping[str, Any], event_id: str | None) -> None:
 
 def check_tools(tools: Any, param: str, event_id: str | None) -> None:
     """Only named function tools can be served by the local chat model."""
-    for index, tool in enumerate(tools or []):
-        if tool.get("type", "function") != "function" or not tool.get("name"):
-            raise ClientEventError(
-                "only named function tools are served locally",
-                "invalid_value", f"{param}[{index}]", event_id,
-            )  # fmt: skip
+    index = unserved_tool(tools or [])
+    if index is not None:
+        raise ClientEventError(
+            "only named function tools are served locally",
+            "invalid_value", f"{param}[{index}]", event_id,
+        )  # fmt: skip
 
 
 def _merge(current: Any, value: Any, kind: SessionKind, key: str = "") -> Any:

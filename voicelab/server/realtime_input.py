@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from voicelab.audio import pcm16_bytes_to_float
+from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.server.realtime_config import vad_config
 from voicelab.vad import StreamingVAD, VadEvent
 
-INPUT_RATE_HZ = 24_000  # audio/pcm input: 24 kHz mono PCM16
-_BYTES_PER_MS = INPUT_RATE_HZ * 2 // 1000
+_BYTES_PER_MS = PCM_RATE_HZ * PCM_SAMPLE_BYTES // 1000
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less than 100 ms of audio
 _PREFIX_MARGIN_MS = 100  # VAD decisions lag the audio by up to a window plus the resampler
 
@@ -56,7 +56,7 @@ class InputAudioBuffer:
         if self._vad is not None and self._vad.config == config:
             return
         # Building the first detector loads the ONNX model: keep that off the event loop.
-        self._vad = await asyncio.to_thread(StreamingVAD, config, INPUT_RATE_HZ)
+        self._vad = await asyncio.to_thread(StreamingVAD, config, PCM_RATE_HZ)
         self._vad_origin_ms = round(self._received_ms)
 
     async def append(self, pcm: bytes) -> list[VadEvent]:
@@ -97,8 +97,8 @@ class InputAudioBuffer:
             self._vad.reset()
 
     def _offset(self, ms: float) -> int:
-        samples = round((ms - self._start_ms) * _BYTES_PER_MS / 2)
-        return min(max(0, samples * 2), len(self._pcm))
+        samples = round((ms - self._start_ms) * _BYTES_PER_MS / PCM_SAMPLE_BYTES)
+        return min(max(0, samples * PCM_SAMPLE_BYTES), len(self._pcm))
 
     def _drop(self, count: int) -> None:
         del self._pcm[:count]

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -30,6 +30,7 @@ from voicelab.server.realtime_events import (
     response_usage,
 )
 from voicelab.server.state import ServerState
+from voicelab.server.tool_shapes import chat_tool_choice, chat_tools
 
 logger = logging.getLogger("voicelab.server")
 T = TypeVar("T")
@@ -81,25 +82,6 @@ class SentenceSplitter:
         """Whatever is left at the end of the text."""
         rest, self._buffer = self._buffer.strip(), ""
         return rest
-
-
-def chat_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Realtime function tools in the Chat Completions shape the engine reads."""
-    return [
-        {
-            "type": "function",
-            "function": {k: tool[k] for k in ("name", "description", "parameters") if k in tool},
-        }
-        for tool in tools
-        if tool.get("type", "function") == "function"
-    ]
-
-
-def chat_tool_choice(choice: Any) -> Any:
-    """A Realtime ``tool_choice`` in the Chat Completions shape."""
-    if isinstance(choice, Mapping) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice.get("name")}}
-    return choice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,7 +196,7 @@ class CascadeResponse:
             "temperature": settings.temperature,
             "stream_options": {"include_usage": True},
         }
-        stream = iterate_in_thread(lambda: self._state.chat.stream(request))
+        stream = self._state.chat.astream(request)
         try:
             async with _closing(stream) as chunks:
                 async for chunk in chunks:

@@ -17,6 +17,7 @@ from openai.types.realtime import RealtimeResponseCreateParams
 from starlette.websockets import WebSocket
 
 from voicelab.audio import clip_from_array
+from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.server.realtime_channel import ChannelClosed, EventChannel
 from voicelab.server.realtime_client_events import (
     check_event,
@@ -37,7 +38,7 @@ from voicelab.server.realtime_config import (
 )
 from voicelab.server.realtime_conversation import Conversation
 from voicelab.server.realtime_events import ClientEventError, Event, new_id, user_audio_item
-from voicelab.server.realtime_input import INPUT_RATE_HZ, MIN_COMMIT_MS, InputAudioBuffer
+from voicelab.server.realtime_input import MIN_COMMIT_MS, InputAudioBuffer
 from voicelab.server.realtime_response import CascadeResponse, ResponseSettings
 from voicelab.server.state import ServerState
 from voicelab.vad import VadEvent
@@ -192,7 +193,7 @@ class RealtimeSession:
     async def _commit_audio(self, pcm: bytes, item_id: str) -> None:
         item = user_audio_item(item_id)
         previous = self.conversation.insert(item)
-        self.conversation.audio_s[item_id] = len(pcm) / (2 * INPUT_RATE_HZ)
+        self.conversation.audio_s[item_id] = len(pcm) / (PCM_SAMPLE_BYTES * PCM_RATE_HZ)
         await self._channel.send(
             {"type": "input_audio_buffer.committed", "item_id": item_id,
              "previous_item_id": previous}
@@ -208,11 +209,11 @@ class RealtimeSession:
 
     async def _transcribe(self, item: Event, pcm: bytes, content_index: int) -> str:
         """Whisper on a committed turn; reports the transcript when the session asks for it."""
-        item_id, seconds = item["id"], len(pcm) / (2 * INPUT_RATE_HZ)
+        item_id, seconds = item["id"], len(pcm) / (PCM_SAMPLE_BYTES * PCM_RATE_HZ)
         report = transcription_enabled(self.session)
         try:
             samples = np.frombuffer(pcm, dtype="<i2")
-            clip = clip_from_array(samples, INPUT_RATE_HZ, source=f"realtime {item_id}")
+            clip = clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {item_id}")
             text = await asyncio.to_thread(self._state.stt.transcribe_clip, clip)
         except Exception as e:  # reported to the client as a failed transcription
             logger.warning("transcription of %s failed: %s", item_id, e)

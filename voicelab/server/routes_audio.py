@@ -11,14 +11,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from voicelab._async import iterate_in_thread
+from voicelab._sse import sse
 from voicelab.audio import decode_audio_bytes
+from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.server.catalog import STT_MODELS, TTS_MODELS, check_model
-from voicelab.server.endpoint import field, json_body, sse, stream_response
+from voicelab.server.endpoint import field, json_body, stream_response
 from voicelab.server.faults import FaultPlan
 from voicelab.server.http_errors import APIError
 from voicelab.server.state import ServerState
 
-SPEECH_RATE_HZ = 24_000  # OpenAI's pcm output: 24 kHz mono int16 little-endian
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /audio/speech input
 _TRANSCRIPT_FORMATS = ("json", "text", "verbose_json")
 _SPEECH_FORMATS = ("pcm", "wav")
@@ -100,16 +101,17 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
         )
     pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
     chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
-    media = "audio/wav" if response_format == "wav" else "audio/pcm"
+    media = "audio/wav" if response_format == "wav" else PCM_MEDIA_TYPE
     return stream_response(chunks, plan, media)
 
 
-def streaming_wav_header(rate_hz: int = SPEECH_RATE_HZ) -> bytes:
+def streaming_wav_header(rate_hz: int = PCM_RATE_HZ) -> bytes:
     """A 16-bit mono WAV header whose sizes say 'unknown length', as streamed WAV needs."""
     unknown = 0xFFFFFFFF
+    frame = PCM_SAMPLE_BYTES  # one mono sample a frame
     return (
         b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate_hz, rate_hz * 2, 2, 16)
+        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate_hz, rate_hz * frame, frame, 16)
         + b"data" + struct.pack("<I", unknown)
     )  # fmt: skip
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from agents.models.chatcmpl_converter import Converter
@@ -21,12 +21,14 @@ from openai.types.responses import Response as ResponsesResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from voicelab._async import iterate_in_thread
+from voicelab._sse import sse
+from voicelab.providers.chat_sse import chat_completion_sse
 from voicelab.server.catalog import CHAT_MODELS, check_model
-from voicelab.server.endpoint import field, json_body, sse, stream_response
+from voicelab.server.endpoint import field, json_body, stream_response
 from voicelab.server.faults import FaultPlan
 from voicelab.server.http_errors import APIError
 from voicelab.server.state import ServerState
+from voicelab.server.tool_shapes import chat_tool_choice, chat_tools, unserved_tool
 
 
 def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
@@ -50,42 +52,25 @@ def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _renamed(chunk: dict[str, Any], model: str) -> dict[str, Any]:
-    return {**chunk, "model": model}
-
-
 async def chat_completions(request: Request, state: ServerState, plan: FaultPlan) -> Response:
     """OpenAI Chat Completions, streamed (SSE) or whole."""
     body = _chat_request(await json_body(request, state))
     model = body["model"]
     if not body.get("stream"):
         completion = await asyncio.to_thread(state.chat.complete, body)
-        return JSONResponse(_renamed(completion, model))
-
-    async def events() -> AsyncIterator[bytes]:
-        async for chunk in iterate_in_thread(lambda: state.chat.stream(body)):
-            yield sse(_renamed(chunk, model))
-        yield b"data: [DONE]\n\n"
-
-    return stream_response(events(), plan, "text/event-stream")
+        return JSONResponse({**completion, "model": model})
+    events = chat_completion_sse(state.chat, body, model)
+    return stream_response(events, plan, "text/event-stream")
 
 
 def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
-    converted = []
-    for tool in tools:
-        if not isinstance(tool, dict) or tool.get("type") != "function" or "name" not in tool:
-            raise APIError(
-                400, "only function tools are served locally", "unsupported_tool", "tools"
-            )
-        function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
-        converted.append({"type": "function", "function": function})
-    return converted
-
-
-def _responses_tool_choice(choice: Any) -> Any:
-    if isinstance(choice, Mapping) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice.get("name")}}
-    return choice
+    index = unserved_tool(tools)
+    if index is not None:
+        raise APIError(
+            400, "only named function tools are served locally", "unsupported_tool",
+            f"tools[{index}]",
+        )  # fmt: skip
+    return chat_tools(tools)
 
 
 def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +90,7 @@ def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
         "model": body["model"],
         "messages": messages,
         "tools": _responses_tools(field(body, "tools", list, [])),
-        "tool_choice": _responses_tool_choice(field(body, "tool_choice", (str, dict))),
+        "tool_choice": chat_tool_choice(field(body, "tool_choice", (str, dict))),
         "temperature": field(body, "temperature", (int, float)),
         "max_tokens": field(body, "max_output_tokens", int),
         "stream_options": {"include_usage": True},
@@ -124,7 +109,7 @@ def _public(value: Any, item_id: str) -> Any:
 async def _chunks(
     state: ServerState, request: dict[str, Any]
 ) -> AsyncIterator[ChatCompletionChunk]:
-    async for chunk in iterate_in_thread(lambda: state.chat.stream(request)):
+    async for chunk in state.chat.astream(request):
         yield ChatCompletionChunk.model_validate(chunk)
 
 

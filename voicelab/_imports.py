@@ -1,4 +1,4 @@
-"""The one guarded place that imports the embedded local models' packages."""
+"""The one guarded place that imports optional packages (the local models, their VAD)."""
 
 from __future__ import annotations
 
