@@ -18,9 +18,9 @@ from openai.types.realtime import (
     RealtimeTranscriptionSessionCreateRequest,
 )
 
-from voicelab.errors import ConfigError
+from voicelab.errors import ClientEventError, ConfigError
 from voicelab.server.catalog import REALTIME_MODELS, STT_MODELS
-from voicelab.server.realtime_events import ClientEventError, new_id, validation_error
+from voicelab.server.realtime_events import new_id, validation_error
 from voicelab.vad import VadConfig
 
 SessionKind = Literal["realtime", "transcription"]

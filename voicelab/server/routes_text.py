@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voicelab._async import iterate_in_thread
+from voicelab.errors import ServerRequestError
 from voicelab.server.catalog import CHAT_MODELS, check_model
 from voicelab.server.endpoint import field, json_body, sse, stream_response
 from voicelab.server.faults import FaultPlan
-from voicelab.server.http_errors import APIError
 from voicelab.server.state import ServerState
 
 
@@ -34,7 +34,7 @@ def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
     check_model(body.get("model"), CHAT_MODELS, "chat")
     messages = field(body, "messages", list)
     if not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
-        raise APIError(
+        raise ServerRequestError(
             400,
             "'messages' must be a non-empty list of {role, content}",
             "invalid_value",
@@ -74,7 +74,7 @@ def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
     converted = []
     for tool in tools:
         if not isinstance(tool, dict) or tool.get("type") != "function" or "name" not in tool:
-            raise APIError(
+            raise ServerRequestError(
                 400, "only function tools are served locally", "unsupported_tool", "tools"
             )
         function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
@@ -93,11 +93,11 @@ def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     check_model(body.get("model"), CHAT_MODELS, "responses")
     items = field(body, "input", (str, list))
     if not items:
-        raise APIError(400, "'input' must be non-empty", "invalid_value", "input")
+        raise ServerRequestError(400, "'input' must be non-empty", "invalid_value", "input")
     try:
         messages: list[Any] = list(Converter.items_to_messages(items))
     except Exception as e:  # the SDK's converter names the malformed item
-        raise APIError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
+        raise ServerRequestError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
     instructions = field(body, "instructions", str)
     if instructions:
         messages.insert(0, {"role": "system", "content": instructions})
@@ -150,7 +150,7 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
             if event.type == "response.completed":
                 final = _public(event.response.model_dump(mode="json", exclude_none=True), item_id)
         if final is None:
-            raise APIError(500, "the model produced no response", "no_response")
+            raise ServerRequestError(500, "the model produced no response", "no_response")
         return JSONResponse(final)
 
     async def encoded() -> AsyncIterator[bytes]:
