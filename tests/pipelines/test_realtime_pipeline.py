@@ -177,6 +177,22 @@ async def test_stalled_response_times_out_and_names_what_it_waited_for(
     assert result.error and "timed out after 3 s waiting for response.done" in result.error
 
 
+@pytest.mark.parametrize(
+    ("status", "error_type"), [(429, "RateLimitedError"), (503, "ServerSideError")]
+)
+async def test_refused_session_is_a_transient_error_row(
+    demo_data: Path, tmp_path: Path, status: int, error_type: str
+) -> None:
+    faults = with_endpoint(FaultConfig(), "realtime", error_rate=1.0, error_status=status)
+    dataset = _demo(demo_data)
+    with LocalServer(ServerConfig(port=0, faults=faults)) as refusing:
+        frame = await run_dataset(_local(refusing.base_url), dataset, tmp_path / "run")
+    assert len(frame) == dataset.num_turns
+    assert frame["error_type"].tolist() == [error_type] * len(frame), frame["error"].tolist()
+    assert frame["error_transient"].tolist() == [True] * len(frame)
+    assert all(f"HTTP {status}" in error for error in frame["error"])
+
+
 async def test_rejected_session_says_why_without_the_key(server: LocalServer) -> None:
     key = "sk-test-0123456789abcdefghij"
     endpoint = OpenAIEndpoint(api_key=key, base_url=server.base_url)
