@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from voicelab.datasets import load_dataset
@@ -21,9 +22,11 @@ async def test_failed_turn_is_a_row_and_the_rest_go_on(demo_data: Path, tmp_path
     assert list(frame.columns) == list(COLUMN_NAMES)
     assert len(frame) == dataset.num_turns
     failed = frame[frame["turn_id"] == "refund#0"].iloc[0]
-    assert failed["error_type"] == "RuntimeError"
-    assert "refund#0" in failed["error"] and "scripted failure" in failed["error"]
+    assert failed["error_type"] == "UnexpectedError"
+    assert failed["error_transient"] is not pd.NA and not failed["error_transient"]
+    assert "refund#0" in failed["error"] and "RuntimeError: scripted failure" in failed["error"]
     ok = frame[frame["error"].isna()]
+    assert ok["error_transient"].isna().all()
     assert len(ok) == dataset.num_turns - 1
     assert (ok["wer"] == 0.0).all() and (ok["tool_call_ok"]).all()
     assert ok["stt_s"].tolist() == [0.3] * len(ok)

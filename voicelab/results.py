@@ -85,6 +85,11 @@ _OTHER_COLUMNS = [
     Column("tags", "string", "JSON of the turn's tags (speaker, noise...)"),
     Column("error", "string", "what went wrong in the turn; NA when it succeeded"),
     Column("error_type", "string", "error class name"),
+    Column(
+        "error_transient",
+        "boolean",
+        "a retry could help (429, 5xx, timeout, drop); NA if it succeeded",
+    ),
 ]
 
 SCHEMA: tuple[Column, ...] = (

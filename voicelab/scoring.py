@@ -96,4 +96,5 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "tags": json.dumps(dict(turn.tags)),
         "error": result.error,
         "error_type": result.error_type,
+        "error_transient": result.error_transient,
     }

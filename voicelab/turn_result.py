@@ -61,6 +61,8 @@ class TurnResult:
     harness_overhead_s: float | None = None
     error: str | None = None
     error_type: str | None = None
+    error_transient: bool | None = None
+    """Whether retrying the turn could help (``VoicelabError.transient``); None if it succeeded."""
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from voicelab.datasets import load_dataset
-from voicelab.datasets.types import Dataset
+from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.chained_config import ChainedOpenAIConfig
 from voicelab.registry import build_pipeline
@@ -95,29 +95,59 @@ async def test_injected_delay_shows_in_measured_latency(
 @pytest.mark.parametrize(
     ("endpoint", "faults", "error_type", "message"),
     [
-        ("transcriptions", {"error_rate": 1.0, "error_status": 429}, "RateLimitError", "429"),
-        ("speech", {"error_rate": 1.0, "error_status": 503}, "InternalServerError", "503"),
-        ("responses", {"error_rate": 1.0, "error_status": 500}, "InternalServerError", "500"),
-        ("speech", {"drop_rate": 1.0, "drop_after_chunks": 1}, None, None),
-        ("responses", {"drop_rate": 1.0, "drop_after_chunks": 2}, None, None),
-        ("responses", {"stall_rate": 1.0, "drop_after_chunks": 2}, "APITimeoutError", "timed out"),
-        ("transcriptions", {"stall_rate": 1.0, "drop_after_chunks": 0}, "APITimeoutError", None),
+        ("transcriptions", {"error_rate": 1.0, "error_status": 429}, "RateLimitedError",
+         "RateLimitError: Error code: 429"),
+        ("speech", {"error_rate": 1.0, "error_status": 503}, "ServerSideError",
+         "InternalServerError: Error code: 503"),
+        ("responses", {"error_rate": 1.0, "error_status": 500}, "ServerSideError", "500"),
+        ("speech", {"drop_rate": 1.0, "drop_after_chunks": 1}, "ConnectionDroppedError",
+         "RemoteProtocolError"),
+        ("responses", {"drop_rate": 1.0, "drop_after_chunks": 2}, "ConnectionDroppedError",
+         "/v1/responses"),
+        ("transcriptions", {"drop_rate": 1.0, "drop_after_chunks": 0}, "ConnectionDroppedError",
+         "APIConnectionError"),
+        ("responses", {"stall_rate": 1.0, "drop_after_chunks": 2}, "RemoteTimeoutError",
+         "APITimeoutError: Request timed out. (POST http"),
+        ("transcriptions", {"stall_rate": 1.0, "drop_after_chunks": 0}, "RemoteTimeoutError",
+         "/v1/audio/transcriptions)"),
     ],
 )  # fmt: skip
-async def test_each_fault_is_a_specific_error_row(
+async def test_each_fault_is_a_specific_transient_error_row(
     demo_data: Path, tmp_path: Path, endpoint: str, faults: dict[str, float],
-    error_type: str | None, message: str | None,
+    error_type: str, message: str,
 ) -> None:  # fmt: skip
     config = with_endpoint(FaultConfig(seed=1), endpoint, **faults)
     dataset = load_dataset(demo_data).head(2)
     with LocalServer(ServerConfig(port=0, faults=config)) as faulty:
-        pipeline = _openai_pipeline(faulty.base_url, request_timeout_s=5.0)
+        # a stall is only noticed by the client's request timeout; other faults answer at once
+        timeout_s = 5.0 if "stall_rate" in faults else 60.0
+        pipeline = _openai_pipeline(faulty.base_url, request_timeout_s=timeout_s)
         frame = await run_dataset(pipeline, dataset, tmp_path / "run")
     assert len(frame) == dataset.num_turns  # every turn is a row, none lost
-    assert frame["error"].notna().all()
+    assert frame["error_transient"].tolist() == [True] * len(frame)
     for _, row in frame.iterrows():
-        if error_type:
-            assert row["error_type"] == error_type
-        if message:
-            assert message in row["error"]
-        assert row["turn_id"] in row["error"]
+        assert row["error_type"] == error_type, row["error"]
+        assert message in row["error"] and row["turn_id"] in row["error"]
+
+
+async def test_rejected_request_and_corrupt_audio_are_permanent_error_rows(
+    server: LocalServer, demo_data: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF....WAVEnot really")
+    good = load_dataset(demo_data).conversations[0].turns[0]
+    turns = (
+        Turn(conversation_id="c", turn_index=0, audio=tmp_path / "corrupt.wav"),
+        Turn(conversation_id="c", turn_index=1, audio=good.audio),
+    )
+    dataset = Dataset(name="bad", conversations=(Conversation(conversation_id="c", turns=turns),))
+    config = ChainedOpenAIConfig(base_url=server.base_url, stt_model="gpt-no-such-transcriber")
+    pipeline = build_pipeline("chained-openai", config=config)
+    frame = await run_dataset(pipeline, dataset, tmp_path / "r")
+    rows = frame.set_index("turn_id")
+    assert (
+        rows.loc["c#0", "error_type"] == "AudioError" and "corrupt.wav" in rows.loc["c#0", "error"]
+    )
+    assert rows.loc["c#1", "error_type"] == "RequestRejectedError", rows.loc["c#1", "error"]
+    assert "NotFoundError: Error code: 404" in rows.loc["c#1", "error"]
+    assert "gpt-no-such-transcriber" in rows.loc["c#1", "error"]
+    assert rows["error_transient"].tolist() == [False, False]

@@ -17,14 +17,14 @@ from voicelab.config_io import config_from_dict
 from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.demo.support_agent import SUPPORT_TOOLS, make_support_agent
-from voicelab.errors import ConfigError, PipelineError
+from voicelab.errors import ConfigError, RequestRejectedError, ServerSideError
 from voicelab.metrics.latency import latency_figures
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.realtime import RealtimeConversation, RealtimePipeline, build_realtime
 from voicelab.pipelines.realtime_backend import realtime_url, websocket_base_url
 from voicelab.pipelines.realtime_config import RealtimeConfig
-from voicelab.pipelines.realtime_socket import RealtimeServerError, ServerEvent
+from voicelab.pipelines.realtime_socket import ServerEvent
 from voicelab.pipelines.realtime_tools import RealtimeToolSet
 from voicelab.pipelines.realtime_turn import RealtimeTurn
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
@@ -148,7 +148,8 @@ async def test_dropped_socket_is_an_error_row_then_sessions_recover(
         dropped = [await pipeline.run_turn(turn, state) for turn in conversation.turns]
         await pipeline.end_conversation(state)
     for turn, result in zip(conversation.turns, dropped, strict=True):
-        assert result.error_type == "RealtimeSocketClosed", result.error
+        assert result.error_type == "ConnectionDroppedError", result.error
+        assert result.error_transient is True
         assert result.error and "closed" in result.error and turn.turn_id in result.error
         assert result.timeline.get(Event.END_OF_SPEECH) is not None
     assert isinstance(state, RealtimeConversation) and state.sessions == 2  # reopened for turn 2
@@ -168,6 +169,7 @@ async def test_dropped_socket_is_an_error_row_then_sessions_recover(
     finally:
         await healthy.end_conversation(state)
     assert unreadable.error_type == "AudioError" and "corrupt.wav" in (unreadable.error or "")
+    assert unreadable.error_transient is False
     assert result.error is None and result.agent_audio is not None, result.error
     assert result.user_transcript is None  # transcription disabled
     assert isinstance(state, RealtimeConversation) and state.sessions == 1
@@ -201,8 +203,24 @@ async def test_stalled_response_times_out_and_names_what_it_waited_for(
     with LocalServer(ServerConfig(port=0, faults=faults)) as stalling:
         pipeline = _local(stalling.base_url, turn_timeout_s=3.0, turn_detection="manual")
         result = await _one_turn(pipeline, turn)
-    assert result.error_type == "PipelineTimeoutError"
+    assert result.error_type == "PipelineTimeoutError" and result.error_transient is True
     assert result.error and "timed out after 3 s waiting for response.done" in result.error
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"), [(429, "RateLimitedError"), (503, "ServerSideError")]
+)
+async def test_refused_session_is_a_transient_error_row(
+    demo_data: Path, tmp_path: Path, status: int, error_type: str
+) -> None:
+    faults = with_endpoint(FaultConfig(), "realtime", error_rate=1.0, error_status=status)
+    dataset = _demo(demo_data)
+    with LocalServer(ServerConfig(port=0, faults=faults)) as refusing:
+        frame = await run_dataset(_local(refusing.base_url), dataset, tmp_path / "run")
+    assert len(frame) == dataset.num_turns
+    assert frame["error_type"].tolist() == [error_type] * len(frame), frame["error"].tolist()
+    assert frame["error_transient"].tolist() == [True] * len(frame)
+    assert all(f"HTTP {status}" in error for error in frame["error"])
 
 
 async def test_rejected_session_says_why_without_the_key(server: LocalServer) -> None:
@@ -211,8 +229,9 @@ async def test_rejected_session_says_why_without_the_key(server: LocalServer) ->
     pipeline = RealtimePipeline(
         endpoint=endpoint, agent=make_support_agent(), config=RealtimeConfig(model="gpt-nope")
     )
-    with pytest.raises(RealtimeServerError) as rejected:
+    with pytest.raises(RequestRejectedError) as rejected:
         await pipeline.start_conversation("rejected")
+    assert not rejected.value.transient
     assert rejected.value.code == "model_not_found" and "gpt-nope" in str(rejected.value)
     assert key not in str(rejected.value) and key not in repr(pipeline.describe())
 
@@ -236,7 +255,8 @@ async def test_run_dataset_rows_survive_a_fault(demo_data: Path, tmp_path: Path)
         frame = await run_dataset(_local(server.base_url), dataset, tmp_path / "run")
     assert len(frame) == dataset.num_turns == 4
     rows = frame.set_index("turn_id")
-    assert rows.loc["order-status#0", "error_type"] == "RealtimeSocketClosed"
+    assert rows.loc["order-status#0", "error_type"] == "ConnectionDroppedError"
+    assert rows.loc["order-status#0", "error_transient"]
     assert rows.drop(index="order-status#0")["error"].isna().all(), frame["error"].tolist()
     assert (frame["architecture"] == "realtime").all() and (frame["pipeline"] == "realtime").all()
     assert (frame["backend"] == "local-cascade").all()
@@ -403,10 +423,12 @@ def test_turn_errors_and_superseded_responses() -> None:
     assert turn.handle(_event("response.done", 6, response=cancelled)) == []
     assert not turn.answered and turn.recorder.freeze().get(Event.TURN_DETECTED) == 5
     error = {"type": "invalid_request_error", "code": "bad_thing", "message": "Nope."}
-    with pytest.raises(RealtimeServerError, match=r"bad_thing: Nope\.") as raised:
+    with pytest.raises(RequestRejectedError, match=r"bad_thing: Nope\.") as raised:
         turn.handle(_event("error", 7, error=error))
     assert raised.value.code == "bad_thing"
-    failed = _done({}, status="failed", status_details={"error": {"code": "model_error",
-                                                                   "message": "boom"}})  # fmt: skip
-    with pytest.raises(PipelineError, match="model_error: boom"):
+    assert not raised.value.transient
+    failed = _done({}, status="failed", status_details={"error": {
+        "type": "server_error", "code": "model_error", "message": "boom"}})  # fmt: skip
+    with pytest.raises(ServerSideError, match="model_error: boom") as server_side:
         turn.handle(_event("response.done", 8, response=failed))
+    assert server_side.value.transient

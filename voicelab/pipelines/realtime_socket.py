@@ -18,10 +18,10 @@ from openai import OpenAIError
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from voicelab.clock import Clock
-from voicelab.errors import PipelineError
+from voicelab.error_mapping import as_voicelab_error, service_error_class
+from voicelab.errors import ConnectionDroppedError, RemoteTimeoutError, ServiceError
 from voicelab.pipelines.realtime_backend import realtime_client, realtime_url, session_backend
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
-from voicelab.redact import redact_text
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -30,31 +30,12 @@ if TYPE_CHECKING:
 Meter = Callable[[], AbstractContextManager[None]]
 
 
-class RealtimeConnectError(PipelineError):
-    """The realtime socket could not be opened."""
-
-    transient = True
-
-
-class RealtimeSocketClosed(PipelineError):
-    """The realtime socket closed while a turn needed it."""
-
-    transient = True
-
-
-class RealtimeServerError(PipelineError):
-    """The server sent an ``error`` event (or refused the session)."""
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def server_error(event: Mapping[str, Any], what: str = "realtime error") -> RealtimeServerError:
-    """A ``RealtimeServerError`` naming the ``error`` event's code and message."""
+def server_error(event: Mapping[str, Any], what: str = "realtime error") -> ServiceError:
+    """The ``error`` event as voicelab's class for its type, naming its code and message."""
     error = event.get("error") or {}
     code = error.get("code") or error.get("type")
-    return RealtimeServerError(f"{what} {code}: {error.get('message') or 'no message'}", code)
+    cls = service_error_class(error_type=error.get("type"), code=error.get("code"))
+    return cls(f"{what} {code}: {error.get('message') or 'no message'}", code=code)
 
 
 @dataclass(frozen=True)
@@ -114,11 +95,11 @@ class RealtimeSocket:
                 connection = await client.realtime.connect(model=model).enter()
         except TimeoutError as e:
             await client.close()
-            raise RealtimeConnectError(f"{where}: no connection within {timeout_s:g} s") from e
+            raise RemoteTimeoutError(f"{where}: no connection within {timeout_s:g} s") from e
         except (OSError, WebSocketException, OpenAIError) as e:
             await client.close()
-            cause = redact_text(str(e) or type(e).__name__, [endpoint.api_key or ""])
-            raise RealtimeConnectError(f"{where}: cannot connect ({cause})") from e
+            secrets = [endpoint.api_key or ""]
+            raise as_voicelab_error(e, where=f"{where}: cannot connect", secrets=secrets) from e
         socket = cls(connection, client, clock, meter)
         try:
             async with asyncio.timeout(timeout_s):
@@ -129,7 +110,7 @@ class RealtimeSocket:
         except BaseException as e:
             await socket.close()
             if isinstance(e, TimeoutError):
-                raise RealtimeConnectError(
+                raise RemoteTimeoutError(
                     f"{where}: the session was not configured within {timeout_s:g} s"
                 ) from e
             raise
@@ -149,7 +130,8 @@ class RealtimeSocket:
                     try:
                         data = json.loads(message)
                     except json.JSONDecodeError as e:
-                        error = {"code": "invalid_server_event", "message": f"not JSON: {e.msg}"}
+                        error = {"type": "server_error", "code": "invalid_server_event",
+                                 "message": f"not JSON: {e.msg}"}  # fmt: skip
                         data = {"type": "error", "error": error}
                     event = ServerEvent(str(data.get("type")), data, received_ns)
                     if event.type == "rate_limits.updated":
@@ -162,11 +144,11 @@ class RealtimeSocket:
         self._queue.put_nowait(self._closed)
 
     async def next(self) -> ServerEvent:
-        """The next server event; ``RealtimeSocketClosed`` once the socket has closed."""
+        """The next server event; ``ConnectionDroppedError`` once the socket has closed."""
         item = await self._queue.get()
         if isinstance(item, _Closed):
             self._queue.put_nowait(item)  # every later call fails the same way
-            raise RealtimeSocketClosed(item.reason)
+            raise ConnectionDroppedError(item.reason)
         return item
 
     async def expect(self, event_type: str) -> ServerEvent:
@@ -200,7 +182,7 @@ class RealtimeSocket:
         try:
             await self._connection.send_raw(payload)
         except (ConnectionClosed, OSError) as e:
-            raise RealtimeSocketClosed(
+            raise ConnectionDroppedError(
                 self._closed.reason if self._closed else f"the realtime socket closed ({e})"
             ) from e
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voicelab.server.http_errors import APIError
+from voicelab.errors import ServerRequestError
 
 STT_MODELS = frozenset(
     {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-transcribe",
@@ -23,9 +23,11 @@ ALL_MODELS = STT_MODELS | TTS_MODELS | CHAT_MODELS | REALTIME_MODELS
 def check_model(name: object, allowed: frozenset[str], kind: str) -> str:
     """``name`` if this server serves it for ``kind``; a 404 ``model_not_found`` otherwise."""
     if not isinstance(name, str) or not name:
-        raise APIError(400, "you must provide a model parameter", "missing_model", "model")
+        raise ServerRequestError(
+            400, "you must provide a model parameter", "missing_model", "model"
+        )
     if name not in allowed:
-        raise APIError(
+        raise ServerRequestError(
             404,
             f"The model `{name}` does not exist for {kind} on this local server "
             f"(served: {', '.join(sorted(allowed))}).",

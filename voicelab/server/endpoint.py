@@ -11,9 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from voicelab.errors import AudioError, ConfigError, ModelError
+from voicelab.errors import AudioError, ConfigError, ModelError, ServerRequestError
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
-from voicelab.server.http_errors import APIError, error_response, injected_error
+from voicelab.server.http_errors import error_response, injected_error
 from voicelab.server.state import ServerState
 from voicelab.server.streams import faulted
 
@@ -30,20 +30,22 @@ def route(endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
             header = request.headers.get(FAULT_HEADER)
             plan = state.faults.plan(endpoint, parse_fault_header(header) if header else None)
         except ConfigError as e:
-            return error_response(APIError(400, str(e), "invalid_fault_header"))
+            return error_response(ServerRequestError(400, str(e), "invalid_fault_header"))
         if plan.error_status is not None:
             return injected_error(plan.error_status, plan.retry_after_s)
         if plan.ttfb_s:
             await asyncio.sleep(plan.ttfb_s)
         try:
             response = await handler(request, state, plan)
-        except APIError as e:
+        except ServerRequestError as e:
             return error_response(e)
         except (AudioError, ModelError) as e:
-            return error_response(APIError(400, str(e), type(e).__name__))
+            return error_response(ServerRequestError(400, str(e), type(e).__name__))
         except Exception as e:  # a bug must still answer, in the API's shape
             logger.exception("internal error on %s", endpoint)
-            return error_response(APIError(500, f"internal error: {type(e).__name__}", "internal"))
+            return error_response(
+                ServerRequestError(500, f"internal error: {type(e).__name__}", "internal")
+            )
         if plan.disturbs_stream and not isinstance(response, StreamingResponse):
             return _as_disturbed_stream(response, plan)
         return response
@@ -70,9 +72,9 @@ async def json_body(request: Request, state: ServerState) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise APIError(400, f"request body is not valid JSON: {e}", "invalid_json") from e
+        raise ServerRequestError(400, f"request body is not valid JSON: {e}", "invalid_json") from e
     if not isinstance(body, dict):
-        raise APIError(400, "request body must be a JSON object", "invalid_json")
+        raise ServerRequestError(400, "request body must be a JSON object", "invalid_json")
     return body
 
 
@@ -81,12 +83,14 @@ async def read_body(request: Request, state: ServerState) -> bytes:
     limit = state.config.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise APIError(413, f"request body exceeds {limit} bytes", "request_too_large")
+        raise ServerRequestError(413, f"request body exceeds {limit} bytes", "request_too_large")
     body = bytearray()
     async for part in request.stream():
         body += part
         if len(body) > limit:
-            raise APIError(413, f"request body exceeds {limit} bytes", "request_too_large")
+            raise ServerRequestError(
+                413, f"request body exceeds {limit} bytes", "request_too_large"
+            )
     return bytes(body)
 
 
@@ -98,9 +102,11 @@ def field(
     if value is None:
         return default
     if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise APIError(400, f"'{name}' has the wrong type (got a boolean)", "invalid_type", name)
+        raise ServerRequestError(
+            400, f"'{name}' has the wrong type (got a boolean)", "invalid_type", name
+        )
     if not isinstance(value, kinds):
-        raise APIError(
+        raise ServerRequestError(
             400, f"'{name}' has the wrong type (got {type(value).__name__})", "invalid_type", name
         )
     return value

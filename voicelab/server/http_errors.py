@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from voicelab.errors import ServerRequestError
+
 _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -25,19 +27,6 @@ _DEFAULT_MESSAGES = {
 }
 
 
-class APIError(Exception):
-    """Raised inside a handler to answer with an OpenAI-shaped error."""
-
-    def __init__(
-        self, status: int, message: str, code: str | None = None, param: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.param = param
-
-
 def error_body(
     status: int, message: str, code: str | None, param: str | None = None
 ) -> dict[str, object]:
@@ -52,7 +41,9 @@ def error_body(
     }
 
 
-def error_response(error: APIError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    error: ServerRequestError, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """An error as a JSON response."""
     return JSONResponse(
         error_body(error.status, error.message, error.code, error.param),
@@ -65,4 +56,4 @@ def injected_error(status: int, retry_after_s: int) -> JSONResponse:
     """The response of an injected error status (429 and 503 carry Retry-After)."""
     headers = {"retry-after": str(retry_after_s)} if status in (429, 503) else None
     code = "rate_limit_exceeded" if status == 429 else "injected_fault"
-    return error_response(APIError(status, _DEFAULT_MESSAGES[status], code), headers)
+    return error_response(ServerRequestError(status, _DEFAULT_MESSAGES[status], code), headers)

@@ -12,13 +12,13 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from voicelab.errors import ConfigError
+from voicelab.errors import ChannelClosedError, ClientEventError, ConfigError
 from voicelab.server.catalog import REALTIME_MODELS
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
 from voicelab.server.http_errors import error_body
-from voicelab.server.realtime_channel import ChannelClosed, EventChannel
+from voicelab.server.realtime_channel import EventChannel
 from voicelab.server.realtime_config import SessionKind
-from voicelab.server.realtime_events import ClientEventError
+from voicelab.server.realtime_events import error_event
 from voicelab.server.realtime_session import RealtimeSession
 from voicelab.server.state import ServerState
 
@@ -97,7 +97,7 @@ def _close_code(status: int) -> int:
 async def _refuse(channel: EventChannel, error: ClientEventError, close_code: int) -> None:
     """Say why in an ``error`` event, then close."""
     try:
-        await channel.send(error.event())
-    except ChannelClosed:
+        await channel.send(error_event(error))
+    except ChannelClosedError:
         logger.debug("client left before the refusal was sent")
     await channel.close(close_code, error.code[:100])

@@ -8,15 +8,12 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from voicelab.errors import ChannelClosedError
 from voicelab.server.faults import FaultPlan
 from voicelab.server.realtime_events import Event, new_id
 
 logger = logging.getLogger("voicelab.server")
 DROP_CLOSE_CODE = 1011  # "internal error": how an injected drop looks to the client
-
-
-class ChannelClosed(Exception):
-    """The socket is closed (the client left, or a drop was injected); nothing more is sent."""
 
 
 class EventChannel:
@@ -37,10 +34,10 @@ class EventChannel:
         self._stalled = False
 
     async def send(self, event: Event, *, in_response: bool = False) -> None:
-        """Send ``event`` with a fresh ``event_id``; raises ``ChannelClosed`` once closed."""
+        """Send ``event`` with a fresh ``event_id``; raises ``ChannelClosedError`` once closed."""
         async with self._lock:
             if self.closed.is_set():
-                raise ChannelClosed("the realtime socket is closed")
+                raise ChannelClosedError("the realtime socket is closed")
             if in_response:
                 await self._apply_faults()
             payload = {"type": event["type"], "event_id": new_id("event"), **event}
@@ -48,7 +45,7 @@ class EventChannel:
                 await self._websocket.send_text(json.dumps(payload))
             except (WebSocketDisconnect, RuntimeError, OSError) as e:
                 self.closed.set()
-                raise ChannelClosed("the client closed the realtime socket") from e
+                raise ChannelClosedError("the client closed the realtime socket") from e
             if in_response:
                 self._response_events += 1
 
@@ -58,7 +55,7 @@ class EventChannel:
             await asyncio.sleep(self.plan.chunk_delay_s)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the socket (once); later sends raise ``ChannelClosed``."""
+        """Close the socket (once); later sends raise ``ChannelClosedError``."""
         self.closed.set()
         if self._close_sent:
             return
@@ -72,7 +69,7 @@ class EventChannel:
         plan, sent = self.plan, self._response_events
         if plan.drop_after_chunks is not None and sent >= plan.drop_after_chunks:
             await self.close(DROP_CLOSE_CODE, "injected drop")
-            raise ChannelClosed(f"injected drop after {sent} response events")
+            raise ChannelClosedError(f"injected drop after {sent} response events")
         stall_due = plan.stall_after_chunks is not None and sent >= plan.stall_after_chunks
         if stall_due and not self._stalled:
             self._stalled = True

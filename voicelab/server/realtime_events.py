@@ -13,6 +13,8 @@ from typing import Any
 
 import pydantic
 
+from voicelab.errors import ClientEventError
+
 INPUT_AUDIO_TOKENS_PER_S = 10.0  # gpt-realtime bills heard audio at ~1 token per 100 ms
 OUTPUT_AUDIO_TOKENS_PER_S = 20.0  # and spoken audio at ~1 token per 50 ms
 _RATE_LIMIT_REQUESTS = 10_000  # the local server has no limits; these are placeholders
@@ -26,36 +28,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
-class ClientEventError(Exception):
-    """A client event the session cannot act on: answered with an ``error`` event."""
-
-    def __init__(
-        self,
-        message: str,
-        code: str,
-        param: str | None = None,
-        event_id: str | None = None,
-        error_type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.param = param
-        self.event_id = event_id
-        self.error_type = error_type
-
-    def event(self) -> Event:
-        """The ``error`` server event (its own ``event_id`` is added when it is sent)."""
-        return {
-            "type": "error",
-            "error": {
-                "type": self.error_type,
-                "code": self.code,
-                "message": self.message,
-                "param": self.param,
-                "event_id": self.event_id,
-            },
-        }
+def error_event(error: ClientEventError) -> Event:
+    """The ``error`` server event answering ``error`` (its own ``event_id`` is added when sent)."""
+    return {
+        "type": "error",
+        "error": {
+            "type": error.error_type,
+            "code": error.code,
+            "message": error.message,
+            "param": error.param,
+            "event_id": error.event_id,
+        },
+    }
 
 
 def validation_error(

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from voicelab._async import iterate_in_thread
-from voicelab.server.realtime_channel import ChannelClosed, EventChannel
+from voicelab.errors import ChannelClosedError
+from voicelab.server.realtime_channel import EventChannel
 from voicelab.server.realtime_conversation import Conversation
 from voicelab.server.realtime_events import (
     Event,
@@ -159,7 +160,7 @@ class CascadeResponse:
                 raise
             task.uncancel()  # cancelled on purpose: finish the response below
             status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
-        except ChannelClosed:
+        except ChannelClosedError:
             return
         except Exception as e:  # a model failure ends this response, never the session
             logger.exception("realtime response %s failed", self.id)
@@ -171,7 +172,7 @@ class CascadeResponse:
             }  # fmt: skip
         try:
             await self._finish(status, details)
-        except ChannelClosed:
+        except ChannelClosedError:
             return
 
     async def _send(self, event: Event) -> None:

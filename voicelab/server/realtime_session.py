@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 
 from voicelab.audio import clip_from_array
 from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
-from voicelab.server.realtime_channel import ChannelClosed, EventChannel
+from voicelab.errors import ChannelClosedError, ClientEventError
+from voicelab.server.realtime_channel import EventChannel
 from voicelab.server.realtime_client_events import (
     check_event,
     checked_item,
@@ -37,7 +38,7 @@ from voicelab.server.realtime_config import (
     turn_detection,
 )
 from voicelab.server.realtime_conversation import Conversation
-from voicelab.server.realtime_events import ClientEventError, Event, new_id, user_audio_item
+from voicelab.server.realtime_events import Event, error_event, new_id, user_audio_item
 from voicelab.server.realtime_input import MIN_COMMIT_MS, InputAudioBuffer
 from voicelab.server.realtime_response import CascadeResponse, ResponseSettings
 from voicelab.server.state import ServerState
@@ -100,7 +101,7 @@ class RealtimeSession:
                 if message["type"] == "websocket.disconnect":
                     break
                 await self._dispatch(message.get("text"), message.get("bytes"))
-        except ChannelClosed:
+        except ChannelClosedError:
             pass
         finally:
             closed.cancel()
@@ -129,8 +130,8 @@ class RealtimeSession:
             check_event(event, event_id)
             await handler(event, event_id)
         except ClientEventError as e:
-            await self._channel.send(e.event())
-        except ChannelClosed:
+            await self._channel.send(error_event(e))
+        except ChannelClosedError:
             raise
         except Exception as e:  # a bug must answer in the API's shape, not kill the socket
             logger.exception("realtime event failed")
@@ -138,7 +139,7 @@ class RealtimeSession:
                 f"internal error: {type(e).__name__}", "internal_error", None, event_id,
                 "server_error",
             )  # fmt: skip
-            await self._channel.send(error.event())
+            await self._channel.send(error_event(error))
 
     async def _session_update(self, event: Event, event_id: str | None) -> None:
         self.session = apply_update(self.session, event.get("session"), event_id)
@@ -236,7 +237,7 @@ class RealtimeSession:
     async def _send_quietly(self, event: Event) -> None:
         try:
             await self._channel.send(event)
-        except ChannelClosed:
+        except ChannelClosedError:
             logger.debug("socket closed before %s was sent", event["type"])
 
     async def _clear(self, event: Event, event_id: str | None) -> None:

@@ -14,10 +14,10 @@ from voicelab._async import iterate_in_thread
 from voicelab._sse import sse
 from voicelab.audio import decode_audio_bytes
 from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, PCM_SAMPLE_BYTES
+from voicelab.errors import ServerRequestError
 from voicelab.server.catalog import STT_MODELS, TTS_MODELS, check_model
 from voicelab.server.endpoint import field, json_body, stream_response
 from voicelab.server.faults import FaultPlan
-from voicelab.server.http_errors import APIError
 from voicelab.server.state import ServerState
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /audio/speech input
@@ -29,21 +29,23 @@ async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) 
     """Transcribe an uploaded audio file."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > state.config.max_body_bytes:
-        raise APIError(
+        raise ServerRequestError(
             413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large"
         )
     if "multipart/form-data" not in request.headers.get("content-type", ""):
-        raise APIError(
+        raise ServerRequestError(
             415, "send multipart/form-data with 'file' and 'model'", "invalid_content_type"
         )
     form = await request.form(max_part_size=state.config.max_body_bytes)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise APIError(400, "missing 'file' (the audio to transcribe)", "missing_file", "file")
+        raise ServerRequestError(
+            400, "missing 'file' (the audio to transcribe)", "missing_file", "file"
+        )
     check_model(form.get("model"), STT_MODELS, "transcription")
     response_format = str(form.get("response_format") or "json")
     if response_format not in _TRANSCRIPT_FORMATS:
-        raise APIError(
+        raise ServerRequestError(
             400,
             f"response_format must be one of {_TRANSCRIPT_FORMATS}",
             "invalid_value",
@@ -78,9 +80,9 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
     check_model(body.get("model"), TTS_MODELS, "speech")
     text = field(body, "input", str)
     if not text or not text.strip():
-        raise APIError(400, "'input' must be non-empty text", "invalid_value", "input")
+        raise ServerRequestError(400, "'input' must be non-empty text", "invalid_value", "input")
     if len(text) > MAX_SPEECH_INPUT_CHARS:
-        raise APIError(
+        raise ServerRequestError(
             400,
             f"'input' is longer than {MAX_SPEECH_INPUT_CHARS} characters",
             "invalid_value",
@@ -89,10 +91,12 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
     field(body, "voice", (str, dict))
     speed = field(body, "speed", (int, float), 1.0)
     if not 0.25 <= speed <= 4.0:
-        raise APIError(400, "'speed' must be between 0.25 and 4.0", "invalid_value", "speed")
+        raise ServerRequestError(
+            400, "'speed' must be between 0.25 and 4.0", "invalid_value", "speed"
+        )
     response_format = field(body, "response_format", str, "mp3")
     if response_format not in _SPEECH_FORMATS:
-        raise APIError(
+        raise ServerRequestError(
             400,
             f"response_format {response_format!r} is not served locally; "
             f"use one of {_SPEECH_FORMATS}",

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voicelab._sse import sse
+from voicelab.errors import ServerRequestError
 from voicelab.providers.chat_sse import chat_completion_sse
 from voicelab.server.catalog import CHAT_MODELS, check_model
 from voicelab.server.endpoint import field, json_body, stream_response
 from voicelab.server.faults import FaultPlan
-from voicelab.server.http_errors import APIError
 from voicelab.server.state import ServerState
 from voicelab.server.tool_shapes import chat_tool_choice, chat_tools, unserved_tool
 
@@ -36,7 +36,7 @@ def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
     check_model(body.get("model"), CHAT_MODELS, "chat")
     messages = field(body, "messages", list)
     if not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
-        raise APIError(
+        raise ServerRequestError(
             400,
             "'messages' must be a non-empty list of {role, content}",
             "invalid_value",
@@ -66,7 +66,7 @@ async def chat_completions(request: Request, state: ServerState, plan: FaultPlan
 def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
     index = unserved_tool(tools)
     if index is not None:
-        raise APIError(
+        raise ServerRequestError(
             400, "only named function tools are served locally", "unsupported_tool",
             f"tools[{index}]",
         )  # fmt: skip
@@ -78,11 +78,11 @@ def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     check_model(body.get("model"), CHAT_MODELS, "responses")
     items = field(body, "input", (str, list))
     if not items:
-        raise APIError(400, "'input' must be non-empty", "invalid_value", "input")
+        raise ServerRequestError(400, "'input' must be non-empty", "invalid_value", "input")
     try:
         messages: list[Any] = list(Converter.items_to_messages(items))
     except Exception as e:  # the SDK's converter names the malformed item
-        raise APIError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
+        raise ServerRequestError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
     instructions = field(body, "instructions", str)
     if instructions:
         messages.insert(0, {"role": "system", "content": instructions})
@@ -135,7 +135,7 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
             if event.type == "response.completed":
                 final = _public(event.response.model_dump(mode="json", exclude_none=True), item_id)
         if final is None:
-            raise APIError(500, "the model produced no response", "no_response")
+            raise ServerRequestError(500, "the model produced no response", "no_response")
         return JSONResponse(final)
 
     async def encoded() -> AsyncIterator[bytes]:

@@ -6,13 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
+from voicelab.errors import InjectedDropError
 from voicelab.server.faults import FaultPlan
 
 T = TypeVar("T")
-
-
-class DroppedConnection(Exception):
-    """Raised inside a response stream so the server closes the connection mid-body."""
 
 
 async def faulted(items: AsyncIterator[T], plan: FaultPlan) -> AsyncIterator[T]:
@@ -20,7 +17,7 @@ async def faulted(items: AsyncIterator[T], plan: FaultPlan) -> AsyncIterator[T]:
     sent = 0
     async for item in items:
         if plan.drop_after_chunks is not None and sent >= plan.drop_after_chunks:
-            raise DroppedConnection(f"injected drop after {sent} chunks")
+            raise InjectedDropError(f"injected drop after {sent} chunks")
         if plan.stall_after_chunks is not None and sent >= plan.stall_after_chunks:
             await asyncio.sleep(plan.stall_s)
             return
@@ -29,4 +26,4 @@ async def faulted(items: AsyncIterator[T], plan: FaultPlan) -> AsyncIterator[T]:
         yield item
         sent += 1
     if plan.drop_after_chunks is not None:  # a stream shorter than the drop point still drops
-        raise DroppedConnection(f"injected drop after {sent} chunks")
+        raise InjectedDropError(f"injected drop after {sent} chunks")
