@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from voicelab.errors import ConfigError
-from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.chained.config import ChainedConfig
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import build_pipeline

@@ -10,9 +10,9 @@ import pytest
 from voicelab.config_io import config_from_dict, config_to_dict, parse_assignment, set_nested
 from voicelab.errors import ConfigError
 from voicelab.experiment import load_experiment
-from voicelab.pipelines.chained_config import ChainedLocalConfig, ChainedOpenAIConfig
+from voicelab.pipelines.chained.config import ChainedLocalConfig, ChainedOpenAIConfig
 from voicelab.pipelines.feeding import FeedConfig
-from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.registry import PIPELINES
 
 

@@ -37,13 +37,13 @@ from voicelab.errors import (
 from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
 from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.chained_config import (
+from voicelab.pipelines.chained.config import (
     ChainedConfig,
     ChainedLocalConfig,
     ChainedOpenAIConfig,
 )
 from voicelab.pipelines.feeding import FeedConfig
-from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import PIPELINES, build_pipeline
 from voicelab.report import summarize

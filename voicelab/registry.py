@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from voicelab.errors import ConfigError
 from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.chained_config import ChainedLocalConfig, ChainedOpenAIConfig
-from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.chained.config import ChainedLocalConfig, ChainedOpenAIConfig
+from voicelab.pipelines.realtime.config import RealtimeConfig
 
 if TYPE_CHECKING:
     from agents import Agent
 
 
 def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
-    from voicelab.pipelines.chained import ChainedPipeline
+    from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
     from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
 
@@ -48,7 +48,7 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
 
 
 def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
-    from voicelab.pipelines.chained import ChainedPipeline
+    from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.openai_models import openai_agent_model, openai_voice_models
 
     assert isinstance(config, ChainedOpenAIConfig)
@@ -67,7 +67,7 @@ def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipe
 
 
 def _realtime(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
-    from voicelab.pipelines.realtime import build_realtime
+    from voicelab.pipelines.realtime.pipeline import build_realtime
 
     assert isinstance(config, RealtimeConfig)
     return build_realtime(config.endpoint(api_key), agent, config)

@@ -115,7 +115,7 @@ async def test_clips_without_speech_are_error_rows_not_answers(
 
 @pytest.mark.parametrize("feed_mode", ["fast", "realtime"])
 async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: str) -> None:
-    from voicelab.pipelines.chained_config import ChainedLocalConfig
+    from voicelab.pipelines.chained.config import ChainedLocalConfig
     from voicelab.pipelines.feeding import FeedConfig
 
     config = ChainedLocalConfig(

@@ -11,7 +11,7 @@ import pytest
 from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.chained_config import ChainedOpenAIConfig
+from voicelab.pipelines.chained.config import ChainedOpenAIConfig
 from voicelab.registry import build_pipeline
 from voicelab.runner import run_dataset
 from voicelab.server.faults import FaultConfig, with_endpoint

@@ -13,8 +13,8 @@ from voicelab.agent.loading import load_agent
 from voicelab.cli import main
 from voicelab.datasets import load_dataset
 from voicelab.datasets.synthesis import piper_synthesizer, render_script
-from voicelab.pipelines.chained_config import ChainedLocalConfig, ChainedOpenAIConfig
-from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.chained.config import ChainedLocalConfig, ChainedOpenAIConfig
+from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.registry import build_pipeline
 from voicelab.run_folder import load_run_info
 from voicelab.runner import run_dataset

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from voicelab.agent.loading import load_agent
 from voicelab.errors import ConfigError
-from voicelab.pipelines.realtime import RealtimePipeline
-from voicelab.pipelines.realtime_config import RealtimeConfig
+from voicelab.pipelines.realtime.config import RealtimeConfig
+from voicelab.pipelines.realtime.pipeline import RealtimePipeline
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import build_pipeline
 

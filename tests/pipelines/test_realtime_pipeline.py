@@ -21,12 +21,16 @@ from voicelab.errors import ConfigError, RequestRejectedError, ServerSideError
 from voicelab.metrics.latency import latency_figures
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.playback import PlaybackRecorder
-from voicelab.pipelines.realtime import RealtimeConversation, RealtimePipeline, build_realtime
-from voicelab.pipelines.realtime_backend import realtime_url, websocket_base_url
-from voicelab.pipelines.realtime_config import RealtimeConfig
-from voicelab.pipelines.realtime_socket import ServerEvent
-from voicelab.pipelines.realtime_tools import RealtimeToolSet
-from voicelab.pipelines.realtime_turn import RealtimeTurn
+from voicelab.pipelines.realtime.backend import realtime_url, websocket_base_url
+from voicelab.pipelines.realtime.config import RealtimeConfig
+from voicelab.pipelines.realtime.connection import ServerEvent
+from voicelab.pipelines.realtime.pipeline import (
+    RealtimeConversation,
+    RealtimePipeline,
+    build_realtime,
+)
+from voicelab.pipelines.realtime.tools import RealtimeToolSet
+from voicelab.pipelines.realtime.turn import RealtimeTurn
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import build_pipeline
 from voicelab.runner import run_dataset

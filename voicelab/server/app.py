@@ -14,7 +14,7 @@ from voicelab.server.auth import BearerKeyMiddleware
 from voicelab.server.catalog import ALL_MODELS
 from voicelab.server.endpoint import route
 from voicelab.server.faults import FaultPlan
-from voicelab.server.realtime import realtime_endpoint
+from voicelab.server.realtime.route import realtime_endpoint
 from voicelab.server.routes_audio import speech, transcriptions
 from voicelab.server.routes_text import chat_completions, responses
 from voicelab.server.state import ServerConfig, ServerState

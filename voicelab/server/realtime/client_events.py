@@ -21,8 +21,8 @@ from openai.types.realtime import (
 from openai.types.realtime.conversation_item import ConversationItem
 
 from voicelab.errors import ClientEventError
-from voicelab.server.realtime_config import check_model_payload
-from voicelab.server.realtime_events import Event, new_id, validation_error
+from voicelab.server.realtime.config import check_model_payload
+from voicelab.server.realtime.events import Event, new_id, validation_error
 
 _ITEM_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ConversationItem)
 _CHECKED_EVENTS: dict[str, type[pydantic.BaseModel]] = {

@@ -21,7 +21,7 @@ from openai.types.realtime import (
 from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, realtime_pcm_format
 from voicelab.errors import ClientEventError, ConfigError
 from voicelab.server.catalog import REALTIME_MODELS, STT_MODELS
-from voicelab.server.realtime_events import new_id, validation_error
+from voicelab.server.realtime.events import new_id, validation_error
 from voicelab.server.tool_shapes import unserved_tool
 from voicelab.vad import VadConfig
 

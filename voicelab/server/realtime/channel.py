@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voicelab.errors import ChannelClosedError
 from voicelab.server.faults import FaultPlan
-from voicelab.server.realtime_events import Event, new_id
+from voicelab.server.realtime.events import Event, new_id
 
 logger = logging.getLogger("voicelab.server")
 DROP_CLOSE_CODE = 1011  # "internal error": how an injected drop looks to the client

@@ -19,9 +19,9 @@ from typing import Any, TypeVar, cast
 
 from voicelab._async import iterate_in_thread
 from voicelab.errors import ChannelClosedError
-from voicelab.server.realtime_channel import EventChannel
-from voicelab.server.realtime_conversation import Conversation
-from voicelab.server.realtime_events import (
+from voicelab.server.realtime.channel import EventChannel
+from voicelab.server.realtime.conversation import Conversation
+from voicelab.server.realtime.events import (
     Event,
     assistant_item,
     function_call_item,

@@ -29,10 +29,10 @@ from voicelab.clock import Clock, PerfCounterClock
 from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineError
-from voicelab.pipelines.agent_workflow import RecordingAgentWorkflow
-from voicelab.pipelines.chained_config import ChainedConfig
+from voicelab.pipelines.chained.config import ChainedConfig
+from voicelab.pipelines.chained.instrumented import TimedAgentModel, TimedSTTModel, TimedTTSModel
+from voicelab.pipelines.chained.workflow import RecordingAgentWorkflow
 from voicelab.pipelines.feeding import feed_pcm16
-from voicelab.pipelines.instrumented import TimedAgentModel, TimedSTTModel, TimedTTSModel
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
 from voicelab.pipelines.turn_errors import error_result

@@ -13,7 +13,7 @@ from agents import Agent, FunctionTool
 
 from voicelab.agent.description import TOOL_CHOICES, resolve_tool_choice
 from voicelab.errors import ConfigError
-from voicelab.pipelines.realtime_tools import RealtimeToolSet
+from voicelab.pipelines.realtime.tools import RealtimeToolSet
 
 
 @dataclass(frozen=True)

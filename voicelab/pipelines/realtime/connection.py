@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from voicelab.clock import Clock
 from voicelab.error_mapping import as_voicelab_error, service_error_class
 from voicelab.errors import ConnectionDroppedError, RemoteTimeoutError, ServiceError
-from voicelab.pipelines.realtime_backend import realtime_client, realtime_url, session_backend
+from voicelab.pipelines.realtime.backend import realtime_client, realtime_url, session_backend
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import numpy as np
 
 from voicelab.errors import PipelineError
 from voicelab.pipelines.playback import PlaybackRecorder
-from voicelab.pipelines.realtime_socket import ServerEvent, server_error
+from voicelab.pipelines.realtime.connection import ServerEvent, server_error
 from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import Usage
 

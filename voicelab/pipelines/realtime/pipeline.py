@@ -28,11 +28,11 @@ from voicelab.errors import PipelineTimeoutError
 from voicelab.pipelines.feeding import feed_pcm16
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
-from voicelab.pipelines.realtime_agent import SessionAgent, session_agent
-from voicelab.pipelines.realtime_backend import detect_backend, realtime_url, url_backend
-from voicelab.pipelines.realtime_config import RealtimeConfig
-from voicelab.pipelines.realtime_socket import RealtimeSocket
-from voicelab.pipelines.realtime_turn import RealtimeTurn
+from voicelab.pipelines.realtime.agent import SessionAgent, session_agent
+from voicelab.pipelines.realtime.backend import detect_backend, realtime_url, url_backend
+from voicelab.pipelines.realtime.config import RealtimeConfig
+from voicelab.pipelines.realtime.connection import RealtimeSocket
+from voicelab.pipelines.realtime.turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.redact import redact_text

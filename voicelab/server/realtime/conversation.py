@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voicelab.server.realtime_events import Event
+from voicelab.server.realtime.events import Event
 
 logger = logging.getLogger("voicelab.server")
 _ROOT = "root"  # previous_item_id that inserts at the start of the conversation

@@ -16,10 +16,10 @@ from voicelab.errors import ChannelClosedError, ClientEventError, ConfigError
 from voicelab.server.catalog import REALTIME_MODELS
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
 from voicelab.server.http_errors import error_body
-from voicelab.server.realtime_channel import EventChannel
-from voicelab.server.realtime_config import SessionKind
-from voicelab.server.realtime_events import error_event
-from voicelab.server.realtime_session import RealtimeSession
+from voicelab.server.realtime.channel import EventChannel
+from voicelab.server.realtime.config import SessionKind
+from voicelab.server.realtime.events import error_event
+from voicelab.server.realtime.session import RealtimeSession
 from voicelab.server.state import ServerState
 
 logger = logging.getLogger("voicelab.server")

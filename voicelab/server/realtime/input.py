@@ -14,7 +14,7 @@ from typing import Any
 
 from voicelab.audio import pcm16_bytes_to_float
 from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
-from voicelab.server.realtime_config import vad_config
+from voicelab.server.realtime.config import vad_config
 from voicelab.vad import StreamingVAD, VadEvent
 
 _BYTES_PER_MS = PCM_RATE_HZ * PCM_SAMPLE_BYTES // 1000

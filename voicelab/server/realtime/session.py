@@ -19,15 +19,15 @@ from starlette.websockets import WebSocket
 from voicelab.audio import clip_from_array
 from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ChannelClosedError, ClientEventError
-from voicelab.server.realtime_channel import EventChannel
-from voicelab.server.realtime_client_events import (
+from voicelab.server.realtime.channel import EventChannel
+from voicelab.server.realtime.client_events import (
     check_event,
     checked_item,
     commit_empty_error,
     decode_pcm16,
     parse_client_event,
 )
-from voicelab.server.realtime_config import (
+from voicelab.server.realtime.config import (
     SessionKind,
     apply_update,
     check_model_payload,
@@ -37,10 +37,10 @@ from voicelab.server.realtime_config import (
     transcription_enabled,
     turn_detection,
 )
-from voicelab.server.realtime_conversation import Conversation
-from voicelab.server.realtime_events import Event, error_event, new_id, user_audio_item
-from voicelab.server.realtime_input import MIN_COMMIT_MS, InputAudioBuffer
-from voicelab.server.realtime_response import CascadeResponse, ResponseSettings
+from voicelab.server.realtime.conversation import Conversation
+from voicelab.server.realtime.events import Event, error_event, new_id, user_audio_item
+from voicelab.server.realtime.input import MIN_COMMIT_MS, InputAudioBuffer
+from voicelab.server.realtime.response import CascadeResponse, ResponseSettings
 from voicelab.server.state import ServerState
 from voicelab.vad import VadEvent
 

@@ -1,0 +1,1 @@
+"""The chained architecture: STT -> agent with tools -> TTS on the Agents SDK voice pipeline."""

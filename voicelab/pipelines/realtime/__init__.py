@@ -1,0 +1,1 @@
+"""The speech-to-speech architecture: one realtime model over the Realtime API protocol."""

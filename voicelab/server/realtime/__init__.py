@@ -1,0 +1,1 @@
+"""The Realtime WebSocket of ``voicelab serve``: the local models behind the protocol."""
