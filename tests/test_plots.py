@@ -4,7 +4,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
@@ -17,7 +16,7 @@ from voicelab import plots
 from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Dataset
 from voicelab.errors import ResultsError
-from voicelab.plot_data import median_ci, pareto_front, pipeline_colour
+from voicelab.plot_data import pareto_front, pipeline_colour
 from voicelab.report import summarize
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.testing import ScriptedPipeline
@@ -208,10 +207,3 @@ def test_empty_or_unusable_tables_are_refused(frame: pd.DataFrame) -> None:
             plots.stage_waterfall(bad)
     with pytest.raises(ResultsError, match="no column"):
         plots.latency_ecdf(frame.drop(columns=["voice_to_voice_s"]))
-
-
-def test_bootstrap_ci_is_seeded() -> None:
-    values = np.random.default_rng(1).normal(size=50)
-    assert median_ci(values) == median_ci(values)
-    low, high = median_ci(values)
-    assert low < float(np.median(values)) < high

@@ -1,30 +1,22 @@
-"""What the plots draw, as numbers: series labels, colours, per-turn values and bootstrap CIs.
+"""What the plots draw, as numbers: series labels, colours, per-turn values, the Pareto front.
 
-Kept apart from ``voicelab.plots`` so every plotted number is a plain function of the table.
+Kept apart from ``voicelab.plots`` so every plotted number is a plain function of the table;
+confidence intervals come from ``voicelab.stats``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from voicelab.errors import ResultsError
-from voicelab.metrics.wer import error_rates, normalize_english
 from voicelab.results import SCHEMA
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-BOOTSTRAP_RESAMPLES = 2_000  # percentile CIs settle to ~0.01 of their width by here
-BOOTSTRAP_SEED = 0  # figures are reproducible: the same table always draws the same CI
-CONFIDENCE = 0.95
 
 # the pipelines voicelab ships keep these colours in every figure; others hash into the palette
 _KNOWN_COLOURS = {
@@ -89,73 +81,6 @@ def values_by_series(frame: pd.DataFrame, column: str, where: str) -> dict[str, 
     if not out:
         raise ResultsError(f"{where}: no successful turn has a value in {column}; nothing to plot")
     return out
-
-
-def bootstrap_ci(
-    statistic: Callable[[IntArray], FloatArray], n: int, *, confidence: float = CONFIDENCE
-) -> tuple[float, float]:
-    """Seeded percentile bootstrap CI of a statistic of ``n`` items resampled with replacement.
-
-    ``statistic`` takes a (resamples, n) array of item indices and returns one value per row.
-    """
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    indices = rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
-    estimates = statistic(indices)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.nanpercentile(estimates, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def median_ci(values: FloatArray) -> tuple[float, float]:
-    """Bootstrap CI of the median of ``values``."""
-    return bootstrap_ci(lambda idx: np.median(values[idx], axis=1), values.size)
-
-
-@dataclass(frozen=True)
-class CorpusWer:
-    """Corpus WER of a group of turns with its bootstrap CI over turns."""
-
-    wer: float
-    ci: tuple[float, float]
-    turns: int
-
-
-def turn_edit_counts(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
-    """Word errors and reference words per scored turn (successful, with a reference)."""
-    scored = succeeded(frame)
-    scored = scored[scored["reference_text"].notna()]
-    errors, words = [], []
-    for reference, hypothesis in zip(
-        scored["reference_text"].astype(str), scored["user_transcript"].fillna("").astype(str),
-        strict=True,
-    ):  # fmt: skip
-        if not normalize_english(reference):
-            continue  # error_rates skips empty references too
-        rates = error_rates([reference], [hypothesis])
-        errors.append(rates.substitutions + rates.deletions + rates.insertions)
-        words.append(rates.reference_words)
-    return np.asarray(errors, dtype=np.float64), np.asarray(words, dtype=np.float64)
-
-
-def corpus_wer(frame: pd.DataFrame) -> CorpusWer | None:
-    """Corpus WER (all word errors over all reference words) with a CI; None if no turn scores."""
-    errors, words = turn_edit_counts(frame)
-    if not errors.size:
-        return None
-    ci = bootstrap_ci(lambda idx: errors[idx].sum(axis=1) / words[idx].sum(axis=1), errors.size)
-    return CorpusWer(float(errors.sum() / words.sum()), ci, int(errors.size))
-
-
-def tag_values(frame: pd.DataFrame, tag: str) -> pd.Series:
-    """Each row's value of one tag (from the ``tags`` JSON column); NA where it is absent."""
-    require_columns(frame, ["tags"], "tag_values")
-
-    def one(cell: Any) -> Any:
-        tags = json.loads(cell) if isinstance(cell, str) and cell else {}
-        value = tags.get(tag) if isinstance(tags, dict) else None
-        return pd.NA if value is None else str(value)
-
-    return frame["tags"].map(one).astype("string")
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:

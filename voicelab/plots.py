@@ -19,20 +19,19 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from voicelab.errors import ResultsError
+from voicelab.grouping import with_group_columns
 from voicelab.metrics.latency import LATENCY_SPANS, VOICE_TO_VOICE_STAGES
+from voicelab.paired import compare_runs
 from voicelab.plot_data import (
-    CONFIDENCE,
     column_label,
-    corpus_wer,
-    median_ci,
     pareto_front,
     pipeline_colour,
     require_columns,
     series_labels,
     succeeded,
-    tag_values,
     values_by_series,
 )
+from voicelab.stats import BootstrapConfig, corpus_wer_ci
 from voicelab.timeline import Event
 
 __all__ = [
@@ -47,7 +46,8 @@ __all__ = [
 
 _NS_PER_S = 1e9
 _MS_PER_S = 1000
-_CI_PERCENT = round(CONFIDENCE * 100)
+_BOOTSTRAP = BootstrapConfig()  # seeded: the same table always draws the same intervals
+_CI_PERCENT = round(_BOOTSTRAP.confidence * 100)
 # short names of the stage columns, in the order a turn passes through them
 _STAGE_NAMES = {
     "audio_send_s": "user audio sent",
@@ -235,18 +235,11 @@ def wer_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
     """Corpus WER with a bootstrap CI over turns, per pipeline or per value of a column or tag."""
     require_columns(frame, ["pipeline", "error", "reference_text", "user_transcript"], "wer_by")
     labels = series_labels(frame)
-    if by == "pipeline":
-        groups = labels
-    elif by in frame.columns:
-        groups = frame[by].astype("string")
-    else:
-        groups = tag_values(frame, by)
-        if groups.isna().all():
-            raise ResultsError(f"wer_by: no turn has a column or tag named {by!r}")
+    groups = labels if by == "pipeline" else with_group_columns(frame, [by])[by].astype("string")
     cells = {
-        (str(group), str(label)): result
+        (str(group), str(label)): estimate
         for (group, label), rows in frame.groupby([groups, labels], sort=True)
-        if (result := corpus_wer(rows)) is not None
+        if (estimate := corpus_wer_ci(rows, _BOOTSTRAP)).n
     }
     if not cells:
         raise ResultsError("wer_by: no successful turn has a reference transcript to score")
@@ -262,18 +255,18 @@ def wer_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
         for x, group in enumerate(group_names):
             if (cell := cells.get((group, label))) is None:
                 continue
-            low, high = cell.ci
-            ax.bar(x + offset, cell.wer, width, color=pipeline_colour(label), label=legend_label,
-                   yerr=[[cell.wer - low], [high - cell.wer]], capsize=4,
+            low, high = cell.low, cell.high
+            ax.bar(x + offset, cell.value, width, color=pipeline_colour(label), label=legend_label,
+                   yerr=[[cell.value - low], [high - cell.value]], capsize=4,
                    gid=f"{group}:{label}")  # fmt: skip
             legend_label = None
-            ax.annotate(f"{cell.wer:.1%}\nn={cell.turns}", (x + offset, high), xytext=(0, 3),
+            ax.annotate(f"{cell.value:.1%}\nn={cell.n}", (x + offset, high), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
     ax.set_xticks(range(len(group_names)), group_names)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(f"corpus WER (%, {_CI_PERCENT}% CI)")
     ax.set_xlabel(by)
-    ax.set_ylim(0, max(0.05, max(c.ci[1] for c in cells.values()) * 1.3))
+    ax.set_ylim(0, max(0.05, max(c.high for c in cells.values()) * 1.3))
     ax.set_title(f"Word error rate by {by} ({_CI_PERCENT}% bootstrap CI over turns)")
     if by != "pipeline":
         ax.legend(loc="upper left", fontsize=8)
@@ -330,7 +323,10 @@ def cost_vs_latency(frame: pd.DataFrame, per: str = "turn") -> Figure:
 def paired_differences(
     frame_a: pd.DataFrame, frame_b: pd.DataFrame, column: str = "voice_to_voice_s"
 ) -> Figure:
-    """Per-turn differences B - A of ``column`` over the turns both ran, median and its CI."""
+    """Per-turn differences B - A of ``column`` over the turns both ran, median and its CI.
+
+    The median, its CI and p-value are ``voicelab.paired.compare_runs``'s figure for the column.
+    """
     a, label_a = _one_side(frame_a, column, "frame_a")
     b, label_b = _one_side(frame_b, column, "frame_b")
     if label_a == label_b:  # the same pipeline twice: tell the runs apart
@@ -343,10 +339,9 @@ def paired_differences(
         raise ResultsError(
             f"paired_differences: no turn_id has a successful {column} in both tables"
         )
-    diffs = (b[paired] - a[paired]).sort_values()
-    values = diffs.to_numpy(dtype=np.float64)
-    median = float(np.median(values))
-    low, high = median_ci(values)
+    values = (b[paired] - a[paired]).sort_values().to_numpy(dtype=np.float64)
+    (figure,) = compare_runs(frame_a, frame_b, _BOOTSTRAP, stages=[column]).figures[-1:]
+    median, low, high = figure.difference, figure.low, figure.high
     colour = pipeline_colour(label_b)
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -354,7 +349,8 @@ def paired_differences(
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axhspan(low, high, color=colour, alpha=0.2, label=f"{_CI_PERCENT}% CI of the median")
     ax.axhline(median, color=colour, linewidth=2, gid="median",
-               label=f"median {median:+.3f} s [{low:+.3f}, {high:+.3f}]")  # fmt: skip
+               label=f"median {median:+.3f} s [{low:+.3f}, {high:+.3f}], "
+                     f"{figure.test} p={figure.p_value:.2g}")  # fmt: skip
     ax.set_xlabel("turns, sorted by difference")
     ax.set_ylabel(f"{column}: {label_b} - {label_a} (s)")
     ax.set_title(f"Paired difference in {column} ({len(paired)} turns paired, {dropped} dropped)")
