@@ -64,7 +64,7 @@ def test_report_of_two_runs_prints_cis_and_the_paired_comparison(
     assert main(["report", str(runs["a"]), str(runs["b"]), "--csv", str(csv)]) == 0
     out = capsys.readouterr().out
     assert "value [95% CI] by run_id" in out  # both runs are "scripted": one column per run
-    assert "paired comparison, B - A: A = a, B = b" in out
+    assert "paired comparison, B - A: A = scripted (a), B = scripted (b)" in out
     assert "149 turns paired of 150 in both runs; dropped: 1 with an error on either side" in out
     stt = next(
         line for line in out.splitlines() if line.startswith("stt_s_p50 ") and "wilcoxon" in line
