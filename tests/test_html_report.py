@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PIL import Image
 
 from voicelab.cli import main
@@ -58,8 +59,9 @@ def test_report_is_one_self_contained_file(report: Path) -> None:
     for title, data in images:
         pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"))
         assert pixels.shape[0] > 100 and pixels.std() > _MIN_PIXEL_STD, title
-    assert page.count("<audio controls") == 59  # every turn of both runs but the failed one
+    assert page.count('<audio class="turn"') == 59  # every turn of both runs but the failed one
     assert page.count("no audio") == 1
+    assert page.count('<audio class="conversation"') == 60  # one per conversation per run
 
 
 @pytest.mark.slow
@@ -83,9 +85,12 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
             page.wait_for_function(
                 "[...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
             )
-            durations = page.evaluate(
-                "[...document.querySelectorAll('audio')].map(a => a.duration)"
-            )
+            durations = {
+                kind: page.evaluate(
+                    f"[...document.querySelectorAll('audio.{kind}')].map(a => a.duration)"
+                )
+                for kind in ("turn", "conversation")
+            }
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
             first_plot = tmp_path / "first-plot.png"
@@ -98,7 +103,15 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     for image in images:
         assert image["complete"] and image["naturalWidth"] > 300, image["alt"]
         assert image["std"] > _MIN_PIXEL_STD, image["alt"]
-    assert len(durations) == 59 and all(d == pytest.approx(0.1, abs=0.01) for d in durations)
+    assert len(durations["turn"]) == 59
+    assert all(d == pytest.approx(0.1, abs=0.01) for d in durations["turn"])  # the reply tone
+    stereo = [
+        sf.info(str(wav)).duration
+        for run in ("a", "b")
+        for wav in sorted((report.parent / run / "audio" / "conversations").glob("*.wav"))
+    ]
+    assert len(stereo) == 60  # the browser plays each conversation's whole stereo file
+    assert durations["conversation"] == pytest.approx(stereo, abs=1e-3)
     for png in (shot, first_plot):
         pixels = np.asarray(Image.open(png).convert("L"))
         assert pixels.std() > _MIN_PIXEL_STD, png

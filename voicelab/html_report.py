@@ -26,9 +26,8 @@ from voicelab.report import (
     comparison_frame,
     is_missing,
 )
-from voicelab.run_folder import AUDIO_DIR
+from voicelab.run_folder import AUDIO_DIR, CONVERSATIONS_DIR
 
-CONVERSATIONS_DIR = "conversations"  # audio/conversations/<conversation_id>.wav, stereo
 _PLOT_DPI = 110
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 75rem; color: #222; }
@@ -123,10 +122,11 @@ def _runs_table(runs: Sequence[ReportRun]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def _player(path: Path) -> str:
+def _player(path: Path, kind: str) -> str:
     if not path.is_file():
         return '<span class="note">no audio</span>'
-    return f'<audio controls preload="metadata" src="data:audio/wav;base64,{_wav_base64(path)}">'
+    data = _wav_base64(path)
+    return f'<audio class="{kind}" controls preload="metadata" src="data:audio/wav;base64,{data}">'
 
 
 def _text_cell(value: Any) -> str:
@@ -143,7 +143,8 @@ def _audio_section(run: ReportRun, *, open_: bool) -> str:
         parts.append("<h3>Conversations (user left, agent right, on the measured clock)</h3>")
         parts.append("<table><tr><th>conversation</th><th>listen</th></tr>")
         parts += [
-            f'<tr><td class="text">{html.escape(p.stem)}</td><td>{_player(p)}</td></tr>'
+            f'<tr><td class="text">{html.escape(p.stem)}</td>'
+            f"<td>{_player(p, 'conversation')}</td></tr>"
             for p in conversations
         ]
         parts.append("</table>")
@@ -160,7 +161,7 @@ def _audio_section(run: ReportRun, *, open_: bool) -> str:
             f'<tr><td class="text">{html.escape(str(row["turn_id"]))}</td>'
             f"{_text_cell(row['reference_text'])}{_text_cell(row['user_transcript'])}"
             f"{_text_cell(said)}<td>{latency}</td>"
-            f"<td>{_player(wav)}</td></tr>"
+            f"<td>{_player(wav, 'turn')}</td></tr>"
         )
     parts.append("</table></details>")
     return "\n".join(parts)
