@@ -15,6 +15,7 @@ from voicelab.metrics.wer import error_rates
 from voicelab.runner import run_dataset
 from voicelab.stats import (
     BootstrapConfig,
+    corpus_wer,
     corpus_wer_ci,
     mean_ci,
     quantile_ci,
@@ -104,7 +105,7 @@ def test_corpus_wer_is_the_corpus_figure_with_a_turn_bootstrap(fsdd_run: pd.Data
     expected = error_rates(
         scored["reference_text"].astype(str).tolist(), scored["user_transcript"].tolist()
     ).wer
-    assert estimate.value == pytest.approx(expected)
+    assert estimate.value == pytest.approx(expected) == corpus_wer(frame)
     assert estimate.value == pytest.approx(len(wrong) / len(ok))
     assert estimate.n == len(ok) == 148
     assert 0.0 < estimate.low < estimate.value < estimate.high < 0.25

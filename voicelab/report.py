@@ -9,26 +9,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from voicelab.grouping import iter_groups
-from voicelab.metrics.wer import error_rates
 from voicelab.paired import PairedComparison, compare_runs
-from voicelab.stats import BootstrapConfig, scored_turns, summarize_ci
+from voicelab.stats import BootstrapConfig, corpus_wer, summarize_ci
 
 SUMMARY_LATENCIES = (
     "stt_s", "llm_ttft_s", "tts_ttfb_s", "voice_to_voice_s", "voice_to_audible_s", "turn_total_s",
     "harness_overhead_s",
 )  # fmt: skip
-
-
-def _corpus_wer(group: pd.DataFrame) -> float:
-    scored = scored_turns(group)
-    if scored.empty:
-        return float("nan")
-    refs = scored["reference_text"].astype(str).tolist()
-    hyps = scored["user_transcript"].fillna("").astype(str).tolist()
-    try:
-        return error_rates(refs, hyps).wer
-    except ValueError:
-        return float("nan")
 
 
 def summarize(
@@ -47,7 +34,7 @@ def summarize(
             **dict(zip(by, key, strict=True)),
             "turns": len(group),
             "errors": int(group["error"].notna().sum()),
-            "wer": _corpus_wer(group),
+            "wer": corpus_wer(group),
             "quality": ok["quality"].astype("Float64").mean(),
             "tool_call_ok": ok["tool_call_ok"].astype("Float64").mean(),
             "cost_usd": group["cost_usd"].astype("Float64").sum(min_count=1),

@@ -197,6 +197,12 @@ def wer_inputs(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     )
 
 
+def corpus_wer(frame: pd.DataFrame) -> float:
+    """Corpus WER of the table's scored turns (all edits over all reference words); NaN if none."""
+    edits, words = wer_inputs(frame)
+    return float(edits.sum() / words.sum()) if words.sum() else math.nan
+
+
 def corpus_wer_ci(frame: pd.DataFrame, config: BootstrapConfig) -> Estimate:
     """Corpus WER of the table's scored turns, with a bootstrap CI from resampling turns."""
     edits, words = wer_inputs(frame)
