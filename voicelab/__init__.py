@@ -36,6 +36,7 @@ from voicelab.errors import (
 )
 from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
+from voicelab.paired import PairedComparison, compare_runs
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.chained.config import (
     ChainedConfig,
@@ -50,6 +51,7 @@ from voicelab.report import summarize
 from voicelab.results import SCHEMA
 from voicelab.run_folder import load_run
 from voicelab.runner import RunOptions, run_dataset
+from voicelab.stats import BootstrapConfig, summarize_ci
 from voicelab.timeline import Event, Timeline
 from voicelab.turn_result import ToolCall, TurnResult, Usage
 
@@ -74,6 +76,7 @@ __all__ = [
     "SCHEMA",
     "AudioClip",
     "AudioError",
+    "BootstrapConfig",
     "ChainedConfig",
     "ChainedLocalConfig",
     "ChainedOpenAIConfig",
@@ -93,6 +96,7 @@ __all__ = [
     "ModelError",
     "NoSpeechError",
     "OpenAIEndpoint",
+    "PairedComparison",
     "Pipeline",
     "PipelineError",
     "PipelineTimeoutError",
@@ -114,6 +118,7 @@ __all__ = [
     "Usage",
     "VoicelabError",
     "build_pipeline",
+    "compare_runs",
     "error_rates",
     "latency_figures",
     "load_agent",
@@ -127,4 +132,5 @@ __all__ = [
     "run_dataset",
     "save_audio",
     "summarize",
+    "summarize_ci",
 ]
