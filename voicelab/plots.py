@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
 from voicelab.errors import ResultsError
 from voicelab.grouping import with_group_columns
@@ -352,6 +352,7 @@ def paired_differences(
                label=f"median {median:+.3f} s [{low:+.3f}, {high:+.3f}], "
                      f"{figure.test} p={figure.p_value:.2g}")  # fmt: skip
     ax.set_xlabel("turns, sorted by difference")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{column}: {label_b} - {label_a} (s)")
     ax.set_title(f"Paired difference in {column} ({len(paired)} turns paired, {dropped} dropped)")
     ax.legend(loc="upper left", fontsize=8)
