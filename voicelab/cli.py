@@ -88,9 +88,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
 
-    report = sub.add_parser("report", help="summarise one or more run folders")
-    report.add_argument("runs", nargs="+", help="run folders")
-    report.add_argument("--csv", help="also write the summary to this CSV file")
+    report = sub.add_parser(
+        "report", help="summarise run folders with confidence intervals; pair two runs",
+        description="Summaries with bootstrap CIs per pipeline (per run when pipelines repeat); "
+        "given two runs over the same dataset, a paired comparison B - A on their common turns.",
+    )  # fmt: skip
+    report.add_argument("runs", nargs="+", help="run folders (A then B for a comparison)")
+    report.add_argument(
+        "--by", action="append", default=[], metavar="TAG",
+        help="also group by this column or turn tag, e.g. speaker (repeatable)",
+    )  # fmt: skip
+    report.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
+    report.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    report.add_argument("--csv", help="also write the summary (one row per figure) to this CSV")
+    report.add_argument("--html", help="also write a self-contained HTML report to this file")
+    report.add_argument("--audio", action="store_true", help="HTML: embed the runs' audio")
 
     serve = sub.add_parser("serve", help="local OpenAI-compatible server on the embedded models")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default loopback only)")
@@ -247,16 +259,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from voicelab.report import format_summary, summarize
+    from voicelab.report import build_report, format_report
     from voicelab.run_folder import load_run
+    from voicelab.stats import BootstrapConfig
 
-    frame = pd.concat([load_run(r) for r in args.runs], ignore_index=True)
-    summary = summarize(frame)
-    print(format_summary(summary))
+    config = BootstrapConfig(confidence=args.confidence, seed=args.seed)
+    frames = [load_run(r) for r in args.runs]
+    if len({name for f in frames for name in f["run_id"].unique()}) < len(frames):
+        frames = [f.assign(run_id=str(r)) for f, r in zip(frames, args.runs, strict=True)]
+    report = build_report(frames, by=args.by, config=config)
+    print(format_report(report))
     if args.csv:
-        summary.to_csv(args.csv)
+        report.summary.to_csv(args.csv, index=False)
     return 0
 
 

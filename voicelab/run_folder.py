@@ -6,7 +6,8 @@
 ``rows.superseded.jsonl``  rows of a conversation cut off part-way, set aside when it is redone
 ``rows.torn.jsonl``        unreadable lines (a write cut short by a crash), set aside on resume
 ``results.parquet``        the typed table, replaced by an atomic rename at the end of a run
-``audio/``                 agent speech per turn
+``audio/``                 agent speech per turn (``<turn_id>.wav``), and each conversation as
+                           heard (``conversations/<conversation_id>.wav``: user left, agent right)
 
 A folder belongs to one dataset and one ``config_hash`` (pipeline config and agent): another is
 refused before any file is touched. A subset of the same dataset reuses it; no finished row is
@@ -29,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from voicelab.audio import AudioClip, save_audio
+from voicelab.conversation_audio import StereoClip, save_stereo
 from voicelab.datasets.types import Dataset, Turn
 from voicelab.errors import ResultsError
 from voicelab.results import check_row, to_frame
@@ -39,6 +41,7 @@ SUPERSEDED_FILE = "rows.superseded.jsonl"
 TORN_FILE = "rows.torn.jsonl"
 PARQUET_FILE = "results.parquet"
 AUDIO_DIR = "audio"
+CONVERSATIONS_DIR = "conversations"  # under AUDIO_DIR
 _SHOWN_TURNS = 3  # turn ids quoted in a refusal before "..."
 
 
@@ -257,6 +260,12 @@ class RunFolder:
     def save_audio(self, turn_id: str, clip: AudioClip) -> Path:
         """Save a turn's agent speech under ``audio/``."""
         return save_audio(clip, self.path / AUDIO_DIR / f"{turn_id}.wav")
+
+    def save_conversation_audio(self, conversation_id: str, clip: StereoClip) -> Path:
+        """Save a conversation's stereo track under ``audio/conversations/``."""
+        return save_stereo(
+            clip, self.path / AUDIO_DIR / CONVERSATIONS_DIR / f"{conversation_id}.wav"
+        )
 
     def write_table(self) -> pd.DataFrame:
         """Write every row of the folder to ``results.parquet`` atomically; that table."""

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from voicelab.audio import AudioClip
+from voicelab.conversation_audio import conversation_stereo, user_clip
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
 from voicelab.experiment import RUN_INFO_KEY, Experiment
@@ -36,7 +38,8 @@ class RunOptions:
     """How a batch run executes."""
 
     save_audio: bool = True
-    """Write each turn's agent speech to ``audio/<turn>.wav`` in the run folder."""
+    """Write each turn's agent speech to ``audio/<turn>.wav`` in the run folder, and each
+    conversation as heard to ``audio/conversations/<conversation>.wav``."""
     max_concurrency: int = 1
     """Conversations run at once (local models share the CPU: 1 is right for them)."""
     secrets: tuple[str, ...] = ()
@@ -95,16 +98,29 @@ class _Run:
                 self.finish(turn, error_result(turn, e))
             return
         try:
+            rows: list[dict[str, Any]] = []
+            agent_clips: list[AudioClip | None] = []
             for turn in conversation.turns:
                 try:
                     result = await self.pipeline.run_turn(turn, state)
                 except Exception as e:  # a pipeline bug must not stop the batch
                     result = error_result(turn, e)
-                self.finish(turn, result)
+                rows.append(self.finish(turn, result))
+                agent_clips.append(result.agent_audio)
         finally:
             await self.pipeline.end_conversation(state)
+        if self.options.save_audio:  # off the event loop: other conversations keep their clocks
+            await asyncio.to_thread(self.save_conversation, conversation, rows, agent_clips)
 
-    def finish(self, turn: Turn, result: TurnResult) -> None:
+    def save_conversation(
+        self, conversation: Conversation, rows: list[dict[str, Any]],
+        agent_clips: list[AudioClip | None],
+    ) -> None:  # fmt: skip
+        users = [user_clip(turn) for turn in conversation.turns]
+        stereo = conversation_stereo(rows, users, agent_clips)
+        self.folder.save_conversation_audio(conversation.conversation_id, stereo)
+
+    def finish(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
         row = build_row(
             self.run_fields, turn, result, models=self.pipeline.models(),
             prices=self.prices, secrets=self.options.secrets,
@@ -114,6 +130,7 @@ class _Run:
         self.folder.append(row)
         if self.progress:
             self.progress(row)
+        return row
 
 
 async def run_dataset(

@@ -5,6 +5,7 @@ It never stands in for the real models where a test is about them.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import ToolCall, TurnResult, Usage
 
 _MS = 1_000_000  # nanoseconds in a millisecond
+_REPLY_TONE_HZ = 440.0  # the scripted agent's "speech": a tone, audible from its first sample
+_REPLY_AMPLITUDE = 0.25  # -12 dBFS, well above the audible threshold
 
 
 class ScriptedCrash(BaseException):
@@ -35,10 +38,14 @@ class ScriptedState:
 
 
 class ScriptedPipeline:
-    """Echoes the reference text back, with fixed stage latencies on a manual clock.
+    """Echoes the reference text back, with scripted stage latencies on a manual clock.
 
+    ``jitter_ms`` adds to each stage a whole number of milliseconds in [0, jitter_ms], drawn
+    from ``seed`` and the turn id, so a rerun gives the same latencies turn by turn.
     ``fail_turns`` turn ids raise an ordinary error (an error row); ``crash_after`` turns in
-    total, it raises ``ScriptedCrash`` as a killed process would.
+    total, it raises ``ScriptedCrash`` as a killed process would. ``heard`` maps turn ids to
+    the transcript to report instead of the reference (a scripted mishearing); ``name`` tells
+    two scripted pipelines apart in one table.
     """
 
     def __init__(
@@ -47,15 +54,23 @@ class ScriptedPipeline:
         stage_ms: Mapping[str, int] | None = None,
         fail_turns: frozenset[str] = frozenset(),
         crash_after: int | None = None,
+        jitter_ms: int = 0,
+        seed: int = 0,
+        heard: Mapping[str, str] | None = None,
+        name: str = "scripted",
     ) -> None:
         self.stage_ms = dict(stage_ms or {"stt": 300, "llm": 150, "tts": 100})
+        self.jitter_ms = jitter_ms
+        self.seed = seed
         self.fail_turns = fail_turns
         self.crash_after = crash_after
+        self.heard = dict(heard or {})
+        self._name = name
         self.turns_run = 0
 
     @property
     def name(self) -> str:
-        return "scripted"
+        return self._name
 
     @property
     def architecture(self) -> str:
@@ -75,6 +90,15 @@ class ScriptedPipeline:
             "models": self.models(),
             "tool_choice": "none",
             "stage_ms": self.stage_ms,
+            "jitter_ms": self.jitter_ms,
+            "seed": self.seed,
+        }
+
+    def _stage_ms(self, turn_id: str) -> dict[str, int]:
+        rng = np.random.default_rng([self.seed, zlib.crc32(turn_id.encode())])
+        return {
+            stage: ms + int(rng.integers(0, self.jitter_ms + 1))
+            for stage, ms in self.stage_ms.items()
         }
 
     async def start_conversation(self, conversation_id: str) -> ScriptedState:
@@ -92,15 +116,16 @@ class ScriptedPipeline:
         recorder.first(Event.END_OF_SPEECH)
         if turn.turn_id in self.fail_turns:
             return error_result(turn, RuntimeError("scripted failure"), recorder=recorder)
-        transcript = turn.reference_text or ""
+        transcript = self.heard.get(turn.turn_id, turn.reference_text or "")
         state.history.append(transcript)
-        clock.advance(self.stage_ms["stt"] * _MS)
+        stage_ms = self._stage_ms(turn.turn_id)
+        clock.advance(stage_ms["stt"] * _MS)
         recorder.first(Event.TRANSCRIPT_FINAL)
-        clock.advance(self.stage_ms["llm"] * _MS)
+        clock.advance(stage_ms["llm"] * _MS)
         recorder.first(Event.LLM_FIRST_TOKEN)
         recorder.first(Event.FIRST_TEXT_CHUNK)
         recorder.first(Event.TTS_REQUEST)
-        clock.advance(self.stage_ms["tts"] * _MS)
+        clock.advance(stage_ms["tts"] * _MS)
         recorder.first(Event.TTS_FIRST_BYTE)
         recorder.first(Event.FIRST_AGENT_AUDIO)
         recorder.first(Event.FIRST_AUDIBLE_AUDIO)
@@ -115,12 +140,17 @@ class ScriptedPipeline:
             turn_index=turn.turn_index,
             user_transcript=transcript,
             agent_text=f"You said: {transcript}",
-            agent_audio=AudioClip(
-                np.zeros(PCM_RATE_HZ // 10, dtype=np.float32), PCM_RATE_HZ, "scripted"
-            ),
+            agent_audio=_reply_tone(),
             tool_calls=calls,
             usage=Usage(stt_audio_s=1.0, llm_input_tokens=10, llm_output_tokens=5),
             timeline=recorder.freeze(),
             input_audio_s=1.0,
             harness_overhead_s=0.0,
         )
+
+
+def _reply_tone() -> AudioClip:
+    """0.1 s of tone: the scripted agent's reply, audible from its first sample on."""
+    t = np.arange(PCM_RATE_HZ // 10) / PCM_RATE_HZ
+    samples = _REPLY_AMPLITUDE * np.cos(2 * np.pi * _REPLY_TONE_HZ * t)
+    return AudioClip(samples.astype(np.float32), PCM_RATE_HZ, "scripted")

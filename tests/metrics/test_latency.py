@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from voicelab.clock import ManualClock
-from voicelab.metrics.latency import LATENCY_COLUMNS, latency_figures
+from voicelab.metrics.latency import (
+    LATENCY_COLUMNS,
+    LATENCY_SPANS,
+    VOICE_TO_VOICE_STAGES,
+    latency_figures,
+)
 from voicelab.timeline import Event, TimelineRecorder
 
 MS = 1_000_000
@@ -57,3 +64,12 @@ def test_first_keeps_earliest_last_keeps_latest() -> None:
     assert rec.freeze().stamps_ns == {"x": 0, "y": 10}
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+def test_voice_to_voice_stages_follow_one_another_from_end_of_speech() -> None:
+    v2v_start, v2v_end = LATENCY_SPANS["voice_to_voice_s"]
+    for architecture, stages in VOICE_TO_VOICE_STAGES.items():
+        spans = [LATENCY_SPANS[column] for column in stages]
+        assert spans[0][0] == v2v_start, architecture
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans)), architecture
+    assert LATENCY_SPANS[VOICE_TO_VOICE_STAGES["chained"][-1]][1] == v2v_end

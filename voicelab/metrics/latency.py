@@ -29,6 +29,16 @@ LATENCY_SPANS: Mapping[str, tuple[str, str]] = {
 
 LATENCY_COLUMNS: tuple[str, ...] = tuple(LATENCY_SPANS)
 
+# per architecture, the stage columns that follow one another on the way from end of speech to
+# first agent audio; realtime exposes one boundary only, the rest of its wait is unattributed
+VOICE_TO_VOICE_STAGES: Mapping[str, tuple[str, ...]] = {
+    "chained": (
+        "stt_s", "llm_ttft_s", "agent_first_text_s", "text_buffer_s", "tts_ttfb_s",
+        "audio_delivery_s",
+    ),
+    "realtime": ("response_created_s",),
+}  # fmt: skip
+
 
 def latency_figures(timeline: Timeline) -> dict[str, float | None]:
     """Every latency column for one turn, in seconds (None where not applicable)."""
