@@ -28,6 +28,7 @@ from voicelab.errors import (
 )
 from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
+from voicelab.paired import PairedComparison, compare_runs
 from voicelab.pipelines.base import Pipeline
 from voicelab.pipelines.chained_config import (
     ChainedConfig,
@@ -42,6 +43,7 @@ from voicelab.report import summarize
 from voicelab.results import SCHEMA
 from voicelab.run_folder import load_run
 from voicelab.runner import RunOptions, run_dataset
+from voicelab.stats import BootstrapConfig, summarize_ci
 from voicelab.timeline import Event, Timeline
 from voicelab.turn_result import ToolCall, TurnResult, Usage
 
@@ -66,6 +68,7 @@ __all__ = [
     "SCHEMA",
     "AudioClip",
     "AudioError",
+    "BootstrapConfig",
     "ChainedConfig",
     "ChainedLocalConfig",
     "ChainedOpenAIConfig",
@@ -83,6 +86,7 @@ __all__ = [
     "ModelError",
     "NoSpeechError",
     "OpenAIEndpoint",
+    "PairedComparison",
     "Pipeline",
     "PipelineError",
     "PipelineTimeoutError",
@@ -98,6 +102,7 @@ __all__ = [
     "Usage",
     "VoicelabError",
     "build_pipeline",
+    "compare_runs",
     "error_rates",
     "latency_figures",
     "load_agent",
@@ -111,4 +116,5 @@ __all__ = [
     "run_dataset",
     "save_audio",
     "summarize",
+    "summarize_ci",
 ]

@@ -271,6 +271,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(format_report(report))
     if args.csv:
         report.summary.to_csv(args.csv, index=False)
+    if args.html:
+        from voicelab.html_report import ReportRun, write_html_report
+
+        runs = [ReportRun(Path(r), f) for r, f in zip(args.runs, frames, strict=True)]
+        print(f"wrote {write_html_report(args.html, report, runs, audio=args.audio)}")
+    elif args.audio:
+        raise ConfigError("--audio embeds audio in the HTML report: give --html FILE too")
     return 0
 
 

@@ -77,11 +77,12 @@ class PairedComparison:
 
 
 def _label(frame: pd.DataFrame, side: str) -> str:
-    for column in ("run_id", "pipeline"):
-        values = frame[column].dropna().unique()
-        if len(values) == 1:
-            return str(values[0])
-    return side
+    """``pipeline (run)`` when the side is one run of one pipeline, else what is unique."""
+    unique = {c: frame[c].dropna().unique() for c in ("pipeline", "run_id")}
+    pipeline, run = (str(v[0]) if len(v) == 1 else None for v in unique.values())
+    if pipeline and run:
+        return f"{pipeline} ({run})"
+    return pipeline or run or side
 
 
 def _check_one_run(frame: pd.DataFrame, side: str) -> None:

@@ -65,12 +65,13 @@ def format_summary(summary: pd.DataFrame) -> str:
     return summary.T.map(_cell).to_string()
 
 
-def _missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
+    """None, pandas NA or a float NaN."""
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _cell(value: object) -> str:
-    if _missing(value):
+    if is_missing(value):
         return "-"
     if isinstance(value, int | float) and float(value).is_integer() and abs(value) < 1e9:
         return str(int(value))
@@ -86,7 +87,7 @@ def format_interval(value: float, low: float, high: float) -> str:
 
 def group_label(key: Sequence[object]) -> str:
     """A group's key as one label, e.g. ``chained-local / george``."""
-    return " / ".join("-" if _missing(k) else str(k) for k in key)
+    return " / ".join("-" if is_missing(k) else str(k) for k in key)
 
 
 def ci_columns(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
