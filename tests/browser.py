@@ -84,7 +84,9 @@ class JupyterLabServer:
 
 
 def _answers(url: str, token: str) -> bool:
-    request = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(
+        f"{url}/api/status", headers={"Authorization": f"token {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             return bool(response.status == 200)

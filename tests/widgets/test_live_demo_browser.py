@@ -28,7 +28,6 @@ pytestmark = pytest.mark.slow
 
 NOTEBOOK = "notebooks/03-live-demo.ipynb"
 KERNEL_READY_MS = 180_000  # JupyterLab, the kernel and `import voicelab.widgets` on a busy CI box
-KERNEL_OPTION = '{"name":"voicelab"}'  # JupyterLab's value for the voicelab kernelspec
 TURN_MS = 300_000  # first Run loads Whisper, SmolLM2 and piper, then runs the turn
 MIC_CLIP = "LJ001-0004"  # 5.1 s, 14 words of read speech
 # Whisper tiny.en heard this clip through Chromium's fake microphone (webm/opus, decoded to
@@ -51,16 +50,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def run_all_cells(page: Page, url: str) -> None:
-    """Open the notebook, Run > Run All Cells, wait for the demo widget."""
+    """Open the notebook, wait for its kernel, Run > Run All Cells, wait for the demo widget."""
     page.goto(url)
-    page.locator(".jp-Notebook").wait_for(timeout=KERNEL_READY_MS)
+    # Run All before the kernel is attached opens a kernel chooser instead of running
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(
+        "voicelab | Idle", timeout=KERNEL_READY_MS
+    )
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator('li[data-command="runmenu:run-all"]').click()
-    page.locator(".voicelab-live-demo, .jp-Dialog").first.wait_for(timeout=KERNEL_READY_MS)
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count():  # JupyterLab 4 may ask which kernel runs the cells: the notebook's own
-        dialog.locator("select").select_option(value=KERNEL_OPTION)
-        dialog.locator(".jp-mod-accept").click()
     page.locator(".voicelab-live-demo").wait_for(timeout=KERNEL_READY_MS)
 
 
@@ -80,12 +77,14 @@ def click_run_and_wait(page: Page) -> tuple[str, str]:
 def test_dataset_turn_runs_in_jupyterlab(lab: str) -> None:
     turn = load_dataset("data/support").conversations[0].turns[1]  # not the dropdown's default
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
         run_all_cells(page, lab)
         picker = page.locator(".voicelab-live-demo .widget-dropdown select")
         picker.select_option(label=f"{turn.turn_id}: {turn.reference_text}")
         you_said, agent = click_run_and_wait(page)
-        page.screenshot(path=artifact_path("live-demo-dataset-turn.png"), full_page=True)
+        page.locator(".voicelab-live-demo").screenshot(
+            path=artifact_path("live-demo-dataset-turn.png")
+        )
     assert turn.reference_text is not None
     assert error_rates([turn.reference_text], [you_said]).wer <= 0.2, you_said
     assert len(agent.split()) >= 2, agent
@@ -98,7 +97,7 @@ def test_microphone_runs_in_jupyterlab(lab: str, shared_data: Path, tmp_path: Pa
     with (source.parent / "manifest.csv").open(newline="") as manifest:
         reference = next(r["text"] for r in csv.DictReader(manifest) if r["audio"] == source.name)
     with chromium(fake_microphone_args(mic_wav)) as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
         run_all_cells(page, lab)
         demo = page.locator(".voicelab-live-demo")
         demo.locator(".lm-TabBar-tab", has_text="Microphone").click()
@@ -115,7 +114,9 @@ def test_microphone_runs_in_jupyterlab(lab: str, shared_data: Path, tmp_path: Pa
         demo.locator(".voicelab-record-button").click()
         expect(demo.locator(".voicelab-record-status")).to_contain_text("recorded", timeout=30_000)
         you_said, agent = click_run_and_wait(page)
-        page.screenshot(path=artifact_path("live-demo-microphone.png"), full_page=True)
+        page.locator(".voicelab-live-demo").screenshot(
+            path=artifact_path("live-demo-microphone.png")
+        )
     wer = error_rates([reference], [you_said]).wer
     print(f"microphone transcript {you_said!r}: WER {wer:.3f}")
     assert wer <= MIC_WER_BOUND, (you_said, reference)

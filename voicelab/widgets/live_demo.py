@@ -94,7 +94,7 @@ class LiveDemo(widgets.VBox):  # type: ignore[misc]
         self.status = _html("", "voicelab-status")
         self.results = widgets.HBox()
         self.run_button.on_click(self._clicked)
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[list[LiveOutcome]] | None = None
         super().__init__(
             [self.sources, self.pipeline_picker, self.run_button, self.status, self.results]
         )
@@ -106,7 +106,8 @@ class LiveDemo(widgets.VBox):  # type: ignore[misc]
         if source == "Dataset turn":
             if self.turn_picker.value is None:
                 raise ConfigError("no dataset turn to run: give LiveDemo a dataset")
-            return self.turns[self.turn_picker.value]
+            turn: Turn = self.turns[self.turn_picker.value]
+            return turn
         if source == "Upload a WAV":
             if not self.upload.value:
                 raise AudioError("no file uploaded yet: choose a WAV file first")

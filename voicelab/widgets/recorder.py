@@ -17,7 +17,7 @@ def _bytes_from_json(value: Any, widget: Any) -> bytes:
     return bytes(value) if value is not None else b""
 
 
-class MicRecorder(anywidget.AnyWidget):  # type: ignore[misc]
+class MicRecorder(anywidget.AnyWidget):
     """Record from the browser's microphone; ``wav`` holds the last recording (mono PCM16)."""
 
     _esm = Path(__file__).with_name("recorder.js")

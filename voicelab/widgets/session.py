@@ -33,7 +33,7 @@ class LiveOutcome:
 
     pipeline: str
     frame: pd.DataFrame
-    """The turn's row (one row, the run table's columns); empty when the pipeline failed to build."""
+    """The turn's row (the run table's columns); empty when the pipeline could not be built."""
     agent_wav: bytes | None
     """The agent's speech as a WAV file, None if there was none."""
     error: str | None
