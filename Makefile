@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: install demo test lint fast-test bench demo-data clean
+.PHONY: install demo test lint fast-test bench demo-data clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check voicelab tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's chromium (never a downloaded one); installed when missing.
+browser:
+	command -v chromium >/dev/null || (export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends chromium)
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 fast-test: $(STAMP)
