@@ -51,6 +51,7 @@ from voicelab.report import summarize
 from voicelab.results import SCHEMA
 from voicelab.run_folder import load_run
 from voicelab.runner import RunOptions, run_dataset
+from voicelab.speech_check import has_speech
 from voicelab.stats import BootstrapConfig, summarize_ci
 from voicelab.timeline import Event, Timeline
 from voicelab.turn_result import ToolCall, TurnResult, Usage
@@ -120,6 +121,7 @@ __all__ = [
     "build_pipeline",
     "compare_runs",
     "error_rates",
+    "has_speech",
     "latency_figures",
     "load_agent",
     "load_audio",
