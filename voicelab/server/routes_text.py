@@ -67,7 +67,7 @@ async def chat_completions(request: Request, state: ServerState, plan: FaultPlan
             yield sse(_renamed(chunk, model))
         yield b"data: [DONE]\n\n"
 
-    return stream_response(events(), plan, "text/event-stream")
+    return await stream_response(events(), plan, "text/event-stream")
 
 
 def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
@@ -159,4 +159,4 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
                 _public(event.model_dump(mode="json", exclude_none=True), item_id), event.type
             )
 
-    return stream_response(encoded(), plan, "text/event-stream")
+    return await stream_response(encoded(), plan, "text/event-stream")
