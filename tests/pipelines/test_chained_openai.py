@@ -58,6 +58,8 @@ async def test_demo_turn_through_both_agent_apis(
     assert first["pipeline"] == "chained-openai" and first["backend"] == "openai-compatible"
     assert "lookup_order" in first["tool_calls"] and "452" in first["tool_calls"]
     assert first["agent_audio_s"] > 0.3 and first["voice_to_voice_s"] > 0
+    assert 0 < first["stt_server_s"] < first["stt_s"]  # the server's share of each stage
+    assert 0 < first["tts_server_s"] < first["tts_ttfb_s"]
     assert first["llm_input_tokens"] > 0
     assert first["cost_usd"] > 0  # priced as gpt-4o-transcribe -> gpt-4o -> gpt-4o-mini-tts
 

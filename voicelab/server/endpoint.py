@@ -33,39 +33,48 @@ def route(endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
 
     async def wrapped(request: Request) -> Response:
         started_ns = time.perf_counter_ns()
-        response, injected_s = await _answer(request, endpoint, handler)
-        processing_ns = time.perf_counter_ns() - started_ns - round(injected_s * 1e9)
-        response.headers[PROCESSING_MS_HEADER] = processing_ms_value(processing_ns)
-        return response
+        state: ServerState = request.app.state.voicelab
+        try:
+            header = request.headers.get(FAULT_HEADER)
+            plan = state.faults.plan(endpoint, parse_fault_header(header) if header else None)
+        except ConfigError as e:
+            error = error_response(APIError(400, str(e), "invalid_fault_header"))
+            return _with_processing_time(error, started_ns)
+        if plan.error_status is not None:
+            error = injected_error(plan.error_status, plan.retry_after_s)
+            return _with_processing_time(error, started_ns)
+        if plan.ttfb_s:
+            await asyncio.sleep(plan.ttfb_s)
+        response = await _handle(request, state, plan, endpoint, handler)
+        return _with_processing_time(response, started_ns, plan.ttfb_s)
 
     return wrapped
 
 
-async def _answer(request: Request, endpoint: str, handler: Handler) -> tuple[Response, float]:
-    """The response to ``request`` with the faults planned for it, and the delay injected."""
-    state: ServerState = request.app.state.voicelab
-    try:
-        header = request.headers.get(FAULT_HEADER)
-        plan = state.faults.plan(endpoint, parse_fault_header(header) if header else None)
-    except ConfigError as e:
-        return error_response(APIError(400, str(e), "invalid_fault_header")), 0.0
-    if plan.error_status is not None:
-        return injected_error(plan.error_status, plan.retry_after_s), 0.0
-    if plan.ttfb_s:
-        await asyncio.sleep(plan.ttfb_s)
+def _with_processing_time(response: Response, started_ns: int, injected_s: float = 0.0) -> Response:
+    """``response`` with ``openai-processing-ms``: the time since ``started_ns``, less the
+    delay injected."""
+    processing_ns = time.perf_counter_ns() - started_ns - round(injected_s * 1e9)
+    response.headers[PROCESSING_MS_HEADER] = processing_ms_value(processing_ns)
+    return response
+
+
+async def _handle(
+    request: Request, state: ServerState, plan: FaultPlan, endpoint: str, handler: Handler
+) -> Response:
+    """The handler's response, or its failure in OpenAI's error shape."""
     try:
         response = await handler(request, state, plan)
     except APIError as e:
-        return error_response(e), plan.ttfb_s
+        return error_response(e)
     except (AudioError, ModelError) as e:
-        return error_response(APIError(400, str(e), type(e).__name__)), plan.ttfb_s
+        return error_response(APIError(400, str(e), type(e).__name__))
     except Exception as e:  # a bug must still answer, in the API's shape
         logger.exception("internal error on %s", endpoint)
-        error = APIError(500, f"internal error: {type(e).__name__}", "internal")
-        return error_response(error), plan.ttfb_s
+        return error_response(APIError(500, f"internal error: {type(e).__name__}", "internal"))
     if plan.disturbs_stream and not isinstance(response, StreamingResponse):
-        return _as_disturbed_stream(response, plan), plan.ttfb_s
-    return response, plan.ttfb_s
+        return _as_disturbed_stream(response, plan)
+    return response
 
 
 def _as_disturbed_stream(response: Response, plan: FaultPlan) -> StreamingResponse:
