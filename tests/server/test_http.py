@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import select
+import socket
 import time
 from pathlib import Path
 
@@ -123,6 +126,32 @@ async def test_responses_api_function_call_and_stream(server: LocalServer) -> No
     types = [event.type async for event in stream]
     assert types[0] == "response.created" and types[-1] == "response.completed"
     assert "response.output_text.delta" in types
+
+
+CLIENT_KEEPALIVE_S = 5.0  # httpx's default idle expiry, which the openai client keeps
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_idle_connection_outlives_the_client_keepalive(server: LocalServer) -> None:
+    """A client reusing a 5-second-idle connection must never meet a server closing it."""
+    assert server.port is not None
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(CLIENT_KEEPALIVE_S + 1)  # the idleness under test, not a wait for an event
+        readable, _, _ = select.select([sock], [], [], 0)
+        assert not readable, "the server closed (or wrote to) an idle keep-alive connection"
 
 
 INJECTED_MS = 400.0
