@@ -7,6 +7,12 @@ from typing import TYPE_CHECKING
 
 from voicelab.agent.loading import LoadedAgent, load_agent
 from voicelab.audio import AudioClip, load_audio, resample, save_audio
+from voicelab.calibration import (
+    CALIBRATED_STAGES,
+    CalibrationPair,
+    calibration_pairs,
+    floor_delay_s,
+)
 from voicelab.datasets import (
     Conversation,
     Dataset,
@@ -73,11 +79,13 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CALIBRATED_STAGES",
     "PIPELINES",
     "SCHEMA",
     "AudioClip",
     "AudioError",
     "BootstrapConfig",
+    "CalibrationPair",
     "ChainedConfig",
     "ChainedLocalConfig",
     "ChainedOpenAIConfig",
@@ -119,8 +127,10 @@ __all__ = [
     "Usage",
     "VoicelabError",
     "build_pipeline",
+    "calibration_pairs",
     "compare_runs",
     "error_rates",
+    "floor_delay_s",
     "has_speech",
     "latency_figures",
     "load_agent",

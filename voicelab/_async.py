@@ -20,15 +20,22 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]]) -> AsyncIt
     queue: asyncio.Queue[object] = asyncio.Queue()
     stop = threading.Event()
 
+    def put(item: object) -> bool:
+        """Hand ``item`` to the consumer; False once its event loop has closed (nobody reads)."""
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop closed under a consumer that never finished
+            return False
+        return True
+
     def produce() -> None:
         try:
             for item in make_iterator():
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-                if stop.is_set():
-                    break
-            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+                if not put(item) or stop.is_set():
+                    return
+            put(_DONE)
         except BaseException as e:  # re-raised in the consumer, which owns error handling
-            loop.call_soon_threadsafe(queue.put_nowait, _ThreadError(e))
+            put(_ThreadError(e))
 
     worker = threading.Thread(target=produce, name="voicelab-model", daemon=True)
     worker.start()

@@ -74,6 +74,18 @@ _OTHER_COLUMNS = [
     Column("input_audio_s", "Float64", "duration of the user audio"),
     Column("agent_audio_s", "Float64", "duration of the agent audio"),
     Column("harness_overhead_s", "Float64", "time spent in voicelab's own code in the turn"),
+    Column(
+        "stt_server_s",
+        "Float64",
+        "the server's own processing time of the transcription (openai-processing-ms); "
+        "stt_s minus it is transport, client code and injected delay",
+    ),
+    Column(
+        "tts_server_s",
+        "Float64",
+        "the server's own time to the first audio of the first speech request "
+        "(openai-processing-ms); tts_ttfb_s minus it is transport, client code and injected delay",
+    ),
     Column("llm_requests", "Int64", "language-model requests in the turn"),
     Column("llm_input_tokens", "Int64", "text input tokens"),
     Column("llm_cached_input_tokens", "Int64", "cached text input tokens"),

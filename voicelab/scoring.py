@@ -85,6 +85,8 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "input_audio_s": result.input_audio_s,
         "agent_audio_s": result.agent_audio.duration_s if result.agent_audio else None,
         "harness_overhead_s": result.harness_overhead_s,
+        "stt_server_s": result.server_processing_s.get("stt"),
+        "tts_server_s": result.server_processing_s.get("tts"),
         "llm_requests": usage.llm_requests,
         "llm_input_tokens": usage.llm_input_tokens,
         "llm_cached_input_tokens": usage.llm_cached_input_tokens,

@@ -59,6 +59,9 @@ class TurnResult:
     input_audio_s: float | None = None
     feed_mode: str = "fast"
     harness_overhead_s: float | None = None
+    server_processing_s: Mapping[str, float] = field(default_factory=dict)
+    """Stage (``stt``, ``tts``) -> the server's own reported processing time of the stage's
+    first request in the turn (OpenAI's ``openai-processing-ms``), where the server sent one."""
     error: str | None = None
     error_type: str | None = None
     error_transient: bool | None = None

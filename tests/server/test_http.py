@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import select
+import socket
+import time
 from pathlib import Path
 
 import httpx2
@@ -10,6 +14,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
+from voicelab.processing_time import PROCESSING_MS_HEADER
 from voicelab.server.runner import LocalServer
 from voicelab.server.state import ServerConfig
 
@@ -121,6 +126,80 @@ async def test_responses_api_function_call_and_stream(server: LocalServer) -> No
     types = [event.type async for event in stream]
     assert types[0] == "response.created" and types[-1] == "response.completed"
     assert "response.output_text.delta" in types
+
+
+CLIENT_KEEPALIVE_S = 5.0  # httpx's default idle expiry, which the openai client keeps
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_idle_connection_outlives_the_client_keepalive(server: LocalServer) -> None:
+    """A client reusing a 5-second-idle connection must never meet a server closing it."""
+    assert server.port is not None
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(CLIENT_KEEPALIVE_S + 1)  # the idleness under test, not a wait for an event
+        readable, _, _ = select.select([sock], [], [], 0)
+        assert not readable, "the server closed (or wrote to) an idle keep-alive connection"
+
+
+INJECTED_MS = 400.0
+
+
+@pytest.mark.parametrize("endpoint", ["models", "transcriptions", "speech", "chat", "responses"])
+async def test_each_response_reports_processing_time_without_the_injected_delay(
+    server: LocalServer, shared_data: Path, endpoint: str
+) -> None:
+    """``openai-processing-ms`` is the server's own time: inside the client's wall time, less
+    the injected delay (a streamed body counts to its first chunk, sent with the headers)."""
+    faults = {"X-Voicelab-Faults": json.dumps({"ttfb_ms": INJECTED_MS})}
+    client = _client(server, default_headers=faults)
+    clip = shared_data / "ljspeech-sample" / "LJ001-0002.wav"
+    started = time.perf_counter()
+    if endpoint == "models":
+        headers = (await client.models.with_raw_response.list()).headers
+    elif endpoint == "transcriptions":
+        raw = await client.audio.transcriptions.with_raw_response.create(
+            model="gpt-4o-transcribe", file=clip.open("rb")
+        )
+        headers = raw.headers
+    elif endpoint == "speech":
+        async with client.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="alloy", input="Hello there.", response_format="pcm"
+        ) as streamed:
+            headers = streamed.headers
+    elif endpoint == "chat":
+        raw_chat = await client.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Say hi."}], max_tokens=4
+        )
+        headers = raw_chat.headers
+    else:
+        raw_response = await client.responses.with_raw_response.create(
+            model="gpt-4o", input="Say hi.", max_output_tokens=4
+        )
+        headers = raw_response.headers
+    wall_s = time.perf_counter() - started
+    processing_s = float(headers[PROCESSING_MS_HEADER]) / 1000
+    assert 0 < processing_s <= wall_s - INJECTED_MS / 1000, (processing_s, wall_s)
+
+
+async def test_injected_error_reports_processing_time(server: LocalServer) -> None:
+    faults = {"X-Voicelab-Faults": json.dumps({"error_rate": 1.0, "error_status": 503})}
+    async with httpx2.AsyncClient() as client:
+        response = await client.get(f"{server.base_url}/models", headers=faults)
+    assert response.status_code == 503
+    assert float(response.headers[PROCESSING_MS_HEADER]) >= 0
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voicelab.errors import ConfigError
+from voicelab.processing_time import report_processing_time
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -54,12 +55,14 @@ class OpenAIEndpoint:
         )
 
     def client(self) -> AsyncOpenAI:
-        """A fresh ``AsyncOpenAI`` client for this endpoint."""
-        from openai import AsyncOpenAI  # imported here: `import voicelab` stays light
+        """A fresh ``AsyncOpenAI`` client for this endpoint, reporting each response's
+        server processing time (``openai-processing-ms``) to the listener of the calling task."""
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient  # `import voicelab` stays light
 
         return AsyncOpenAI(
             api_key=self.api_key or "no-key-needed-locally",
             base_url=self.base_url,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
+            http_client=DefaultAsyncHttpxClient(event_hooks={"response": [report_processing_time]}),
         )

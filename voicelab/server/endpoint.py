@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from voicelab.errors import AudioError, ConfigError, ModelError, ServerRequestError
+from voicelab.processing_time import PROCESSING_MS_HEADER, processing_ms_value
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
 from voicelab.server.http_errors import error_response, injected_error
 from voicelab.server.state import ServerState
@@ -22,35 +24,59 @@ Handler = Callable[[Request, ServerState, FaultPlan], Awaitable[Response]]
 
 
 def route(endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap ``handler`` for ``endpoint`` (a fault-injection endpoint name)."""
+    """Wrap ``handler`` for ``endpoint`` (a fault-injection endpoint name).
+
+    Every response carries ``openai-processing-ms``: the time from the request reaching the
+    route to the response being ready, less the injected delay (the fault is not the server's
+    work). A stream is ready when its first chunk is, so this is the server's time to first byte.
+    """
 
     async def wrapped(request: Request) -> Response:
+        started_ns = time.perf_counter_ns()
         state: ServerState = request.app.state.voicelab
         try:
             header = request.headers.get(FAULT_HEADER)
             plan = state.faults.plan(endpoint, parse_fault_header(header) if header else None)
         except ConfigError as e:
-            return error_response(ServerRequestError(400, str(e), "invalid_fault_header"))
+            error = error_response(ServerRequestError(400, str(e), "invalid_fault_header"))
+            return _with_processing_time(error, started_ns)
         if plan.error_status is not None:
-            return injected_error(plan.error_status, plan.retry_after_s)
+            error = injected_error(plan.error_status, plan.retry_after_s)
+            return _with_processing_time(error, started_ns)
         if plan.ttfb_s:
             await asyncio.sleep(plan.ttfb_s)
-        try:
-            response = await handler(request, state, plan)
-        except ServerRequestError as e:
-            return error_response(e)
-        except (AudioError, ModelError) as e:
-            return error_response(ServerRequestError(400, str(e), type(e).__name__))
-        except Exception as e:  # a bug must still answer, in the API's shape
-            logger.exception("internal error on %s", endpoint)
-            return error_response(
-                ServerRequestError(500, f"internal error: {type(e).__name__}", "internal")
-            )
-        if plan.disturbs_stream and not isinstance(response, StreamingResponse):
-            return _as_disturbed_stream(response, plan)
-        return response
+        response = await _handle(request, state, plan, endpoint, handler)
+        return _with_processing_time(response, started_ns, plan.ttfb_s)
 
     return wrapped
+
+
+def _with_processing_time(response: Response, started_ns: int, injected_s: float = 0.0) -> Response:
+    """``response`` with ``openai-processing-ms``: the time since ``started_ns``, less the
+    delay injected."""
+    processing_ns = time.perf_counter_ns() - started_ns - round(injected_s * 1e9)
+    response.headers[PROCESSING_MS_HEADER] = processing_ms_value(processing_ns)
+    return response
+
+
+async def _handle(
+    request: Request, state: ServerState, plan: FaultPlan, endpoint: str, handler: Handler
+) -> Response:
+    """The handler's response, or its failure in OpenAI's error shape."""
+    try:
+        response = await handler(request, state, plan)
+    except ServerRequestError as e:
+        return error_response(e)
+    except (AudioError, ModelError) as e:
+        return error_response(ServerRequestError(400, str(e), type(e).__name__))
+    except Exception as e:  # a bug must still answer, in the API's shape
+        logger.exception("internal error on %s", endpoint)
+        return error_response(
+            ServerRequestError(500, f"internal error: {type(e).__name__}", "internal")
+        )
+    if plan.disturbs_stream and not isinstance(response, StreamingResponse):
+        return _as_disturbed_stream(response, plan)
+    return response
 
 
 def _as_disturbed_stream(response: Response, plan: FaultPlan) -> StreamingResponse:
@@ -112,8 +138,19 @@ def field(
     return value
 
 
-def stream_response(
+async def stream_response(
     chunks: AsyncIterator[bytes], plan: FaultPlan, media_type: str
 ) -> StreamingResponse:
-    """A streamed body with the plan's pace, drops and stalls applied."""
-    return StreamingResponse(faulted(chunks, plan), media_type=media_type)
+    """A streamed body with the plan's pace, drops and stalls applied, answered once its first
+    chunk is ready: the headers go out with the first bytes, and an error before them is a
+    proper error status rather than a cut stream."""
+    first = await anext(chunks, None)
+    return StreamingResponse(faulted(_starting_with(first, chunks), plan), media_type=media_type)
+
+
+async def _starting_with(first: bytes | None, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first is None:
+        return
+    yield first
+    async for chunk in rest:
+        yield chunk

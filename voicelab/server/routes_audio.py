@@ -55,7 +55,7 @@ async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) 
     text = await asyncio.to_thread(state.stt.transcribe_clip, clip)
     usage = {"type": "duration", "seconds": round(clip.duration_s, 3)}
     if str(form.get("stream") or "false").lower() == "true":
-        return stream_response(_transcript_events(text, usage), plan, "text/event-stream")
+        return await stream_response(_transcript_events(text, usage), plan, "text/event-stream")
     if response_format == "text":
         return PlainTextResponse(text + "\n")
     if response_format == "verbose_json":
@@ -106,7 +106,7 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
     pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
     chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
     media = "audio/wav" if response_format == "wav" else PCM_MEDIA_TYPE
-    return stream_response(chunks, plan, media)
+    return await stream_response(chunks, plan, media)
 
 
 def streaming_wav_header(rate_hz: int = PCM_RATE_HZ) -> bytes:

@@ -60,7 +60,7 @@ async def chat_completions(request: Request, state: ServerState, plan: FaultPlan
         completion = await asyncio.to_thread(state.chat.complete, body)
         return JSONResponse({**completion, "model": model})
     events = chat_completion_sse(state.chat, body, model)
-    return stream_response(events, plan, "text/event-stream")
+    return await stream_response(events, plan, "text/event-stream")
 
 
 def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
@@ -144,4 +144,4 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
                 _public(event.model_dump(mode="json", exclude_none=True), item_id), event.type
             )
 
-    return stream_response(encoded(), plan, "text/event-stream")
+    return await stream_response(encoded(), plan, "text/event-stream")

@@ -19,6 +19,9 @@ from voicelab.server.state import ServerConfig, ServerState
 _START_TIMEOUT_S = 120.0  # loading the three models takes a few seconds; building caches more
 _POLL_S = 0.02
 _SHUTDOWN_GRACE_S = 2  # a stalled stream (fault injection) must not hold shutdown forever
+# Idle keep-alive connections stay open longer than clients keep them (httpx: 5 s, uvicorn's
+# default too): a server closing one just as a client reuses it fails that request.
+KEEP_ALIVE_S = 65
 
 
 class LocalServer:
@@ -50,7 +53,7 @@ class LocalServer:
         app = create_app(state=self.state)
         uv_config = uvicorn.Config(
             app, host=self.config.host, port=self.config.port, log_level="warning",
-            ws="websockets-sansio", lifespan="off",
+            ws="websockets-sansio", lifespan="off", timeout_keep_alive=KEEP_ALIVE_S,
             timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
         )  # fmt: skip
         self._server = uvicorn.Server(uv_config)

@@ -26,6 +26,7 @@ from agents.voice import (
 )
 
 from voicelab.pipelines.probe import TurnProbe
+from voicelab.processing_time import listening_for_processing_time
 from voicelab.timeline import Event
 
 # Stream events that carry the model's first output: text, a refusal, or a tool call
@@ -38,7 +39,8 @@ _OUTPUT_EVENTS = {
 
 
 class TimedSTTModel(STTModel):
-    """Stamps ``transcript_final`` when the wrapped model returns the transcript."""
+    """Stamps ``transcript_final`` when the wrapped model returns the transcript, and keeps the
+    server's reported processing time of the request as the ``stt`` figure."""
 
     def __init__(self, inner: STTModel, probe: TurnProbe) -> None:
         self.inner = inner
@@ -56,9 +58,10 @@ class TimedSTTModel(STTModel):
         trace_include_sensitive_data: bool,
         trace_include_sensitive_audio_data: bool,
     ) -> str:
-        text = await self.inner.transcribe(
-            input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
-        )
+        with listening_for_processing_time(self.probe.server_time_listener("stt")):
+            text = await self.inner.transcribe(
+                input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
+            )
         self.probe.recorder.first(Event.TRANSCRIPT_FINAL)
         self.last_transcript = text
         return text
@@ -99,7 +102,8 @@ class TimedTranscriptionSession(StreamedTranscriptionSession):
 
 
 class TimedTTSModel(TTSModel):
-    """Stamps the first text request and the first audio bytes of the wrapped TTS model."""
+    """Stamps the first text request and the first audio bytes of the wrapped TTS model, and
+    keeps the server's reported processing time of that first request as the ``tts`` figure."""
 
     def __init__(self, inner: TTSModel, probe: TurnProbe) -> None:
         self.inner = inner
@@ -110,8 +114,15 @@ class TimedTTSModel(TTSModel):
         return self.inner.model_name
 
     async def run(self, text: str, settings: TTSModelSettings) -> AsyncIterator[bytes]:
+        opens_turn = not self.probe.recorder.has(Event.TTS_REQUEST)
+        listener = self.probe.server_time_listener("tts") if opens_turn else None
         self.probe.recorder.first(Event.TTS_REQUEST)
-        async for chunk in self.inner.run(text, settings):
+        chunks = self.inner.run(text, settings)
+        while True:
+            with listening_for_processing_time(listener):  # set and reset between our yields
+                chunk = await anext(chunks, None)
+            if chunk is None:
+                return
             if chunk:
                 self.probe.recorder.first(Event.TTS_FIRST_BYTE)
             yield chunk

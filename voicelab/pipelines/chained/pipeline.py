@@ -248,4 +248,5 @@ class ChainedPipeline:
             input_audio_s=clip.duration_s,
             feed_mode=self.config.feed.mode if self.config.input_mode == "streamed" else "fast",
             harness_overhead_s=state.probe.overhead_ns / 1e9,
+            server_processing_s=dict(state.probe.server_processing_s),
         )
