@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import dataclasses
-import json
 import os
 import sys
 import threading
@@ -197,7 +197,7 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         raise ConfigError("no dataset: give --dataset, or a --config that names one")
     entry = pipeline_entry(experiment.pipeline)
     fields = {f.name for f in dataclasses.fields(entry.config_class)}
-    data = json.loads(json.dumps(experiment.config))  # a deep, plain copy
+    data = copy.deepcopy(dict(experiment.config))
     for flag, (paths, _) in _CONFIG_FLAGS.items():
         value = getattr(args, flag.replace("-", "_"))
         if value is None:

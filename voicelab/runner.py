@@ -65,6 +65,7 @@ class _Run:
         self.progress = progress
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
+        self.models = dict(pipeline.models())  # resolved once: the rows price with it
         self.run_fields = {
             "run_id": folder.run_id,
             "pipeline": pipeline.name,
@@ -122,7 +123,7 @@ class _Run:
 
     def finish(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
         row = build_row(
-            self.run_fields, turn, result, models=self.pipeline.models(),
+            self.run_fields, turn, result, models=self.models,
             prices=self.prices, secrets=self.options.secrets,
         )  # fmt: skip
         if self.options.save_audio and result.agent_audio is not None:

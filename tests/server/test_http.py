@@ -149,8 +149,8 @@ def test_idle_connection_outlives_the_client_keepalive(server: LocalServer) -> N
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert _read_response(sock).startswith(b"HTTP/1.1 200")
-        time.sleep(CLIENT_KEEPALIVE_S + 1)  # the idleness under test, not a wait for an event
-        readable, _, _ = select.select([sock], [], [], 0)
+        # wait on the socket itself: a server closing (or writing to) it makes it readable
+        readable, _, _ = select.select([sock], [], [], CLIENT_KEEPALIVE_S + 1)
         assert not readable, "the server closed (or wrote to) an idle keep-alive connection"
 
 

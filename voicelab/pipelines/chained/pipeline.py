@@ -72,7 +72,6 @@ class ChainedPipeline:
         config: ChainedConfig | None = None,
         backend: str = "local",
         clock: Clock | None = None,
-        extra_description: Mapping[str, Any] | None = None,
     ) -> None:
         self._name = name
         self.config = config or ChainedConfig()
@@ -92,7 +91,6 @@ class ChainedPipeline:
         self.tts_model = tts_model
         self._backend = backend
         self.clock: Clock = clock or PerfCounterClock()
-        self._extra_description = dict(extra_description or {})
 
     @property
     def name(self) -> str:
@@ -122,7 +120,6 @@ class ChainedPipeline:
             "agent": self._agent_description,
             "tool_choice": self.tool_choice,
             "config": config_to_dict(self.config),
-            **self._extra_description,
         }
 
     async def start_conversation(self, conversation_id: str) -> ChainedConversation:
