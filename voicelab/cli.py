@@ -9,7 +9,7 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,13 @@ from voicelab.errors import ConfigError, VoicelabError
 from voicelab.experiment import Experiment, load_experiment
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from voicelab.agent.loading import LoadedAgent
+    from voicelab.execution.base import Executor
+    from voicelab.execution.choose import ExecutionSettings
+    from voicelab.execution.recipe import PipelineRecipe
+    from voicelab.pipelines.base import Pipeline
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -87,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{flag}", help=help_text, **_FLAG_TYPES.get(flag, {}))
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
+    # --- execution (worker processes, Ray): never part of the config hash ---
+    run.add_argument(
+        "--executor", choices=("local", "processes", "ray"),
+        help="local (this process), processes (--workers on this machine) or ray",
+    )  # fmt: skip
+    run.add_argument("--workers", type=int, help="worker processes or Ray actors (default 2)")
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
+    # --- end execution ---
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -136,8 +150,8 @@ def _print_row(row: Mapping[str, Any]) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
+    from voicelab.execution.recipe import PipelineRecipe
     from voicelab.metrics.cost import load_price_table
-    from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.run_folder import RunFolder
     from voicelab.runner import RunOptions, run_dataset
@@ -156,13 +170,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loaded.spec
     )  # fmt: skip
     print(f"agent: {loaded.agent.name} from {origin}", flush=True)
-    print(f"loading {experiment.pipeline} ...", flush=True)
-    pipeline = build_pipeline(
-        experiment.pipeline, agent=loaded.agent, config=config, api_key=api_key
-    )
-    print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
-    frame = asyncio.run(
-        run_dataset(
+    execution = _execution(args)
+    recipe = PipelineRecipe(
+        pipeline=experiment.pipeline, config=config,
+        agent=None if loaded.is_default else loaded.spec, api_key=api_key,
+    )  # fmt: skip
+    print(f"loading {experiment.pipeline} ({execution.executor} executor) ...", flush=True)
+
+    async def run(pipeline: Pipeline, executor: Executor) -> pd.DataFrame:
+        print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
+        return await run_dataset(
             pipeline,
             dataset,
             args.out,
@@ -170,10 +187,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
             options=RunOptions(save_audio=not args.no_audio, secrets=secrets),
             progress=_print_row,
             experiment=experiment,
+            executor=executor,
         )
-    )
+
+    frame = asyncio.run(_executed(execution, recipe, run))
     print(format_summary(summarize(frame)))
     return 0
+
+
+# --- execution (worker processes, Ray) ---
+def _execution(args: argparse.Namespace) -> ExecutionSettings:
+    from voicelab.execution.choose import execution_settings
+
+    return execution_settings(args.executor, args.workers, None, args.ray_address)
+
+
+async def _executed(
+    execution: ExecutionSettings,
+    recipe: PipelineRecipe,
+    run: Callable[[Pipeline, Executor], Awaitable[pd.DataFrame]],
+) -> pd.DataFrame:
+    """``run`` with the pipeline and executor ``execution`` asks for, released afterwards."""
+    from voicelab.execution.choose import open_execution
+
+    async with open_execution(execution, recipe) as (pipeline, executor):
+        return await run(pipeline, executor)
+
+
+# --- end execution ---
 
 
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:

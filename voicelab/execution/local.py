@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from voicelab.datasets.types import Conversation
 from voicelab.errors import ConfigError
@@ -24,6 +25,9 @@ class AsyncioExecutor:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}")
         self.pipeline = pipeline
         self.concurrency = concurrency
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "local", "concurrency": self.concurrency}
 
     async def run(self, conversations: Sequence[Conversation], sink: RunSink) -> None:
         limit = asyncio.Semaphore(self.concurrency)
