@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
 from voicelab.execution.conversation import TurnOutcome
 from voicelab.execution.local import AsyncioExecutor
+from voicelab.execution.retry import RetryPolicy
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
@@ -43,6 +44,8 @@ class RunOptions:
     """Conversations run at once (local models share the CPU: 1 is right for them)."""
     secrets: tuple[str, ...] = ()
     """Strings that must never reach rows or run.json (API keys)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How transient failures (429, 5xx, timeouts, drops) are retried."""
 
 
 def config_hash(description: Mapping[str, Any]) -> str:
@@ -142,6 +145,6 @@ async def run_dataset(
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
-    executor = AsyncioExecutor(pipeline, run.options.max_concurrency)
+    executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
     await executor.run(pending, run)
     return run.folder.write_table()
