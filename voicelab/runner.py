@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from voicelab.environment import describe_environment
 from voicelab.execution.conversation import TurnOutcome
 from voicelab.execution.local import AsyncioExecutor
 from voicelab.execution.retry import RetryPolicy
+from voicelab.execution.settings import run_settings_record
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
+from voicelab.rate_limits import RateLimits, rate_limited
 from voicelab.redact import redact_config
 from voicelab.run_folder import RunFolder
 from voicelab.scoring import build_row
@@ -46,6 +48,12 @@ class RunOptions:
     """Strings that must never reach rows or run.json (API keys)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How transient failures (429, 5xx, timeouts, drops) are retried."""
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Requests and tokens per minute per endpoint (none by default)."""
+
+    def run_settings(self) -> dict[str, Any]:
+        """The execution settings as the experiment's ``[run]`` table."""
+        return run_settings_record(self.max_concurrency, self.retry, self.rate_limits)
 
 
 def config_hash(description: Mapping[str, Any]) -> str:
@@ -79,9 +87,8 @@ class _Run:
         }
         self.rows: dict[str, dict[str, Any]] = {}
         """Rows finished in this process, by turn id (a conversation's recording needs them)."""
-        self.experiment = experiment or Experiment(
-            pipeline=pipeline.name, config=self.description.get("config", {})
-        )
+        default = Experiment(pipeline=pipeline.name, config=self.description.get("config", {}))
+        self.experiment = replace(experiment or default, run=options.run_settings())
 
     def claim(self) -> set[str]:
         """Check the folder belongs to this run; return the conversations already complete."""
@@ -146,5 +153,6 @@ async def run_dataset(
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
     executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
-    await executor.run(pending, run)
+    with rate_limited(run.options.rate_limits):
+        await executor.run(pending, run)
     return run.folder.write_table()

@@ -13,6 +13,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from voicelab.pipelines.realtime.replay import Item, exchange_items, replay
 from voicelab.pipelines.realtime.turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.rate_limits import limit_realtime
 from voicelab.redact import redact_text
 from voicelab.speech_check import require_speech
 from voicelab.timeline import TimelineRecorder
@@ -89,6 +91,8 @@ class RealtimePipeline:
         self.clock: Clock = clock or PerfCounterClock()
         self._name = name
         self._secrets = [endpoint.api_key] if endpoint.api_key else []
+        self._host = urlsplit(realtime_url(endpoint, self.url)).netloc
+        """Where sessions go, the key of the realtime rate limit."""
 
     @property
     def name(self) -> str:
@@ -155,6 +159,7 @@ class RealtimePipeline:
         if state.socket is not None:
             await state.socket.close()
         state.socket = None
+        await limit_realtime(self._host)
         socket = await RealtimeSocket.open(
             self.endpoint, self.url, self.config.model, self.session_config(),
             clock=self.clock, timeout_s=self.config.connect_timeout_s, meter=state.probe.harness,
@@ -253,6 +258,7 @@ class RealtimePipeline:
         if socket is None or socket.closed or state.broken is not None:
             socket = await self._open(state)
         socket.discard_pending()
+        await limit_realtime(self._host)  # the turn's first response
         feeding = asyncio.create_task(self._feed(socket, pcm, recorder))
         answering = asyncio.create_task(self._answer(socket, state, collected))
         try:
@@ -301,6 +307,7 @@ class RealtimePipeline:
             if collected.follow_up_due:
                 collected.follow_up_due = False
                 rounds += 1
+                await limit_realtime(self._host)
                 await socket.send(
                     {
                         "type": "response.create",
