@@ -7,6 +7,8 @@ import asyncio
 import base64
 import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +24,10 @@ import websockets
 from openai import AsyncOpenAI
 
 from voicelab.audio import load_audio
+from voicelab.errors import ConfigError
 from voicelab.processing_time import PROCESSING_MS_HEADER
 from voicelab.providers.server_backend import BACKEND_HEADER
-from voicelab.server.runner import LocalServer
+from voicelab.server.runner import LocalServer, SubprocessServer
 from voicelab.server.state import ServerConfig
 from voicelab.server.synthetic.audio import SYNTHETIC_TRANSCRIPT, TONE_S
 from voicelab.server.synthetic.chat import SYNTHETIC_ANSWER
@@ -298,3 +301,31 @@ async def test_realtime_drop_still_applies(synthetic: LocalServer) -> None:
                     seen.append(event.type)
     start = seen.index("response.created")
     assert len(seen) - start == 3 and "response.done" not in seen
+
+
+def test_serve_synthetic_starts_without_models(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    started = time.perf_counter()
+    with SubprocessServer("--backend", "synthetic", "--request-log", str(log)) as served:
+        startup_s = time.perf_counter() - started
+        response = httpx2.post(
+            f"{served.base_url}/chat/completions",
+            json={"model": "gpt-4o", "messages": [USER]},
+            timeout=TIMEOUT_S,
+        )
+    assert response.json()["choices"][0]["message"]["content"] == SYNTHETIC_ANSWER
+    assert response.headers[BACKEND_HEADER] == "synthetic"
+    assert "synthetic backend (no models)" in served.output
+    assert startup_s < 30  # the interpreter and imports only; the local backend loads 3 models
+    assert [json.loads(line)["endpoint"] for line in log.read_text().splitlines()] == ["chat"]
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voicelab.cli", "serve", "--backend", "nope"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "invalid choice: 'nope'" in result.stderr and "Traceback" not in result.stderr
+    with pytest.raises(ConfigError, match="unknown server backend 'nope'; choose from local"):
+        ServerConfig(backend="nope")
