@@ -7,6 +7,7 @@ its first turn, its earlier rows set aside by the run folder (see ``voicelab.run
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +27,10 @@ from voicelab.execution.settings import run_settings_record
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
+from voicelab.progress import ProgressReporter
 from voicelab.rate_limits import RateLimits, rate_limited
 from voicelab.redact import redact_config
-from voicelab.run_folder import RunFolder
+from voicelab.run_folder import ROWS_FILE, RunFolder
 from voicelab.scoring import build_row
 from voicelab.turn_result import TurnResult
 
@@ -143,6 +145,9 @@ async def run_dataset(
 ) -> pd.DataFrame:
     """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
+    Interrupted (Ctrl-C, or the task cancelled), the turns in flight are abandoned and
+    ``results.parquet`` is written from the rows finished so far; running again resumes.
+
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
     ``run.json`` so the run can be repeated from it.
     """
@@ -152,7 +157,15 @@ async def run_dataset(
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
+    if isinstance(progress, ProgressReporter):
+        done = sum(len(c.turns) for c in dataset if c.conversation_id in complete)
+        progress.begin(dataset.num_turns, done)
     executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
-    with rate_limited(run.options.rate_limits):
-        await executor.run(pending, run)
+    try:
+        with rate_limited(run.options.rate_limits):
+            await executor.run(pending, run)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if (run.folder.path / ROWS_FILE).exists():  # the table holds every row finished so far
+            run.folder.write_table()
+        raise
     return run.folder.write_table()
