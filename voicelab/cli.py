@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from voicelab.execution.choose import ExecutionSettings
     from voicelab.execution.recipe import PipelineRecipe
     from voicelab.pipelines.base import Pipeline
+    from voicelab.runner import RunOptions
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C
 
 # Convenience flags of `voicelab run`: each sets the first of its config fields that the chosen
 # pipeline's config class has (data, not an `if` per pipeline); --set reaches every field.
@@ -93,6 +95,21 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{flag}", help=help_text, **_FLAG_TYPES.get(flag, {}))
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
+    run.add_argument(
+        "--concurrency", type=int,
+        help="conversations run at once (default 1; API-backed pipelines go faster with more)",
+    )  # fmt: skip
+    run.add_argument(
+        "--max-attempts", type=int,
+        help="attempts per turn; transient errors (429, 5xx, timeouts, drops) are retried with "
+        "backoff and Retry-After (default 3; 1 turns retries off)",
+    )  # fmt: skip
+    for name, what in (("rpm", "requests"), ("tpm", "estimated text tokens")):
+        run.add_argument(
+            f"--{name}", action="append", default=[], metavar="[ENDPOINT=]N",
+            help=f"at most N {what} per minute to ENDPOINT (transcriptions, speech, chat, "
+            "responses, realtime), or to each endpoint without one (repeatable)",
+        )  # fmt: skip
     # --- execution (worker processes, Ray): never part of the config hash ---
     run.add_argument(
         "--executor", choices=("local", "processes", "ray"),
@@ -127,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--faults", help="TOML fault-injection file (see voicelab/server/faults.py)")
     serve.add_argument("--fault-seed", type=int, help="seed of the injected faults' random choices")
+    serve.add_argument(
+        "--backend", choices=("local", "synthetic"), default="local",
+        help="local: the embedded models (default); synthetic: fixed answers at once, no models "
+        "(load and fault tests)",
+    )  # fmt: skip
+    serve.add_argument("--request-log", help="append one JSON line per request to this file")
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     dsub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -140,18 +163,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_row(row: Mapping[str, Any]) -> None:
-    v2v = row.get("voice_to_voice_s")
-    status = f"ERROR {row['error_type']}: {row['error']}" if row.get("error") else (
-        f"v2v {v2v:.2f}s" if v2v is not None else "no audio"
-    )  # fmt: skip
-    print(f"  {row['turn_id']:<24} {status}", flush=True)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
     from voicelab.execution.recipe import PipelineRecipe
+    from voicelab.execution.settings import run_settings_from_dict
     from voicelab.metrics.cost import load_price_table
+    from voicelab.progress import TerminalProgress
     from voicelab.report import format_summary, summarize
     from voicelab.run_folder import RunFolder
     from voicelab.runner import RunOptions, run_dataset
@@ -175,22 +192,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
         pipeline=experiment.pipeline, config=config,
         agent=None if loaded.is_default else loaded.spec, api_key=api_key,
     )  # fmt: skip
-    print(f"loading {experiment.pipeline} ({execution.executor} executor) ...", flush=True)
+    options = RunOptions(
+        save_audio=not args.no_audio, secrets=secrets,
+        **run_settings_from_dict(experiment.run, "run"),
+    )  # fmt: skip
+    print(f"loading {experiment.pipeline} ({_describe(execution)}) ...", flush=True)
+    progress = TerminalProgress()
 
     async def run(pipeline: Pipeline, executor: Executor) -> pd.DataFrame:
-        print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
+        print(
+            f"running {dataset.num_turns} turns of {dataset.name} -> {args.out} "
+            f"({options.max_concurrency} at once, up to {options.retry.max_attempts} attempts "
+            "each)",
+            flush=True,
+        )
         return await run_dataset(
             pipeline,
             dataset,
             args.out,
             prices=load_price_table(args.prices),
-            options=RunOptions(save_audio=not args.no_audio, secrets=secrets),
-            progress=_print_row,
+            options=options,
+            progress=progress,
             experiment=experiment,
             executor=executor,
         )
 
-    frame = asyncio.run(_executed(execution, recipe, run))
+    try:
+        frame = asyncio.run(_executed(execution, recipe, options, run))
+    except KeyboardInterrupt:
+        progress.close()
+        print(
+            f"voicelab: interrupted; {progress.tally.done_before + progress.tally.done} "
+            f"finished turns are saved in {args.out}. Run the same command again to resume.",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+        return EXIT_INTERRUPTED
+    progress.close()
     print(format_summary(summarize(frame)))
     return 0
 
@@ -199,18 +236,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _execution(args: argparse.Namespace) -> ExecutionSettings:
     from voicelab.execution.choose import execution_settings
 
-    return execution_settings(args.executor, args.workers, None, args.ray_address)
+    return execution_settings(args.executor, args.workers, args.ray_address)
+
+
+def _describe(execution: ExecutionSettings) -> str:
+    if execution.executor == "local":
+        return "in this process"
+    where = f" at {execution.ray_address}" if execution.ray_address else ""
+    unit = "Ray actors" if execution.executor == "ray" else "worker processes"
+    return f"{execution.workers} {unit}{where}"
 
 
 async def _executed(
     execution: ExecutionSettings,
     recipe: PipelineRecipe,
+    options: RunOptions,
     run: Callable[[Pipeline, Executor], Awaitable[pd.DataFrame]],
 ) -> pd.DataFrame:
     """``run`` with the pipeline and executor ``execution`` asks for, released afterwards."""
     from voicelab.execution.choose import open_execution
 
-    async with open_execution(execution, recipe) as (pipeline, executor):
+    async with open_execution(execution, recipe, options) as (pipeline, executor):
         return await run(pipeline, executor)
 
 
@@ -252,10 +298,32 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         set_nested(data, path.split("."), value)
     for assignment in args.settings:
         set_nested(data, *parse_assignment(assignment))
+    experiment = replace(experiment, run=_run_table(args, experiment.run))
     if "base_url" in fields and data.get("base_url") is None:
         data["base_url"] = os.environ.get("OPENAI_BASE_URL") or None
     config = config_from_dict(entry.config_class, data, "config")
     return replace(experiment, config=config_to_dict(config)), config
+
+
+def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``[run]`` table with the execution flags applied, checked."""
+    from voicelab.execution.settings import run_settings_from_dict
+
+    run = copy.deepcopy(dict(table))
+    if args.concurrency is not None:
+        run["concurrency"] = args.concurrency
+    if args.max_attempts is not None:
+        run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    for name in ("rpm", "tpm"):
+        for text in getattr(args, name):
+            kind, _, value = text.rpartition("=")
+            try:
+                limit = float(value)
+            except ValueError:
+                raise ConfigError(f"--{name} expects [ENDPOINT=]N, not {text!r}") from None
+            run.setdefault("rate_limits", {}).setdefault(name, {})[kind or "*"] = limit
+    run_settings_from_dict(run, "run")  # refused now, before any model loads
+    return run
 
 
 def _load_agent(spec: str | None, dataset_path: str) -> LoadedAgent:
@@ -282,8 +350,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.fault_seed is not None:
         faults = replace(faults, seed=args.fault_seed)
     api_key = args.api_key or os.environ.get("VOICELAB_SERVER_API_KEY") or None
-    config = ServerConfig(host=args.host, port=args.port, api_key=api_key, faults=faults)
-    print("voicelab serve: loading the embedded models ...", flush=True)
+    config = ServerConfig(
+        host=args.host, port=args.port, api_key=api_key, faults=faults, backend=args.backend,
+        request_log=Path(args.request_log) if args.request_log else None,
+    )  # fmt: skip
+    what = "the embedded models" if args.backend == "local" else "the synthetic backend (no models)"
+    print(f"voicelab serve: loading {what} ...", flush=True)
     server = LocalServer(config).start()
     print(f"voicelab serve: listening on {server.base_url}", flush=True)
     print(f"  export OPENAI_BASE_URL={server.base_url}")

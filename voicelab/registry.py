@@ -55,6 +55,7 @@ def _chained_openai(
 ) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.openai_models import openai_agent_model, openai_voice_models
+    from voicelab.providers.server_backend import http_backend
 
     assert isinstance(config, ChainedOpenAIConfig)
     endpoint = config.endpoint(api_key)
@@ -67,7 +68,7 @@ def _chained_openai(
         agent_model_name=config.llm_model,
         tts_model=tts,
         config=config,
-        backend=endpoint.backend,
+        backend=http_backend(endpoint),
     )
 
 

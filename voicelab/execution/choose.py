@@ -15,8 +15,9 @@ from typing import Literal
 from voicelab.errors import ConfigError
 from voicelab.execution.base import Executor
 from voicelab.execution.local import AsyncioExecutor
-from voicelab.execution.recipe import PipelineRecipe
+from voicelab.execution.recipe import PipelineRecipe, WorkerSettings
 from voicelab.pipelines.base import Pipeline
+from voicelab.runner import RunOptions
 
 ExecutorKind = Literal["local", "processes", "ray"]
 EXECUTORS: tuple[ExecutorKind, ...] = ("local", "processes", "ray")
@@ -31,8 +32,6 @@ class ExecutionSettings:
     "ray": Ray actors, on a local Ray instance or the cluster at ``ray_address``."""
     workers: int = 1
     """Worker processes or Ray actors, each loading the pipeline's models once."""
-    concurrency: int = 1
-    """Conversations at once: in this event loop ("local"), else in each worker."""
     ray_address: str | None = None
     """A Ray cluster to join (``ray://host:10001`` or ``host:6379``); None starts a local one."""
 
@@ -41,11 +40,8 @@ class ExecutionSettings:
             raise ConfigError(
                 f"executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}"
             )
-        if self.workers < 1 or self.concurrency < 1:
-            raise ConfigError(
-                f"workers and concurrency must be at least 1, not {self.workers} and "
-                f"{self.concurrency}"
-            )
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
         if self.executor == "local" and self.workers > 1:
             raise ConfigError(
                 "the local executor has no workers: use --executor processes (or ray) with "
@@ -56,7 +52,7 @@ class ExecutionSettings:
 
 
 def execution_settings(
-    executor: str | None, workers: int | None, concurrency: int | None, ray_address: str | None
+    executor: str | None, workers: int | None, ray_address: str | None
 ) -> ExecutionSettings:
     """Settings from the command line: ``--workers`` alone means worker processes."""
     chosen = executor or ("processes" if workers is not None else "local")
@@ -66,27 +62,34 @@ def execution_settings(
     return ExecutionSettings(
         executor=kind,
         workers=workers or (2 if kind == "processes" else 1),
-        concurrency=concurrency or 1,
         ray_address=ray_address,
     )
 
 
 @asynccontextmanager
 async def open_execution(
-    settings: ExecutionSettings, recipe: PipelineRecipe
+    settings: ExecutionSettings, recipe: PipelineRecipe, options: RunOptions | None = None
 ) -> AsyncIterator[tuple[Pipeline, Executor]]:
-    """The pipeline (the driver's view of it) and the executor that runs it, ready to run."""
+    """The pipeline (the driver's view of it) and the executor that runs it, ready to run.
+
+    ``options`` gives the concurrency (in total, spread over the workers), the retry policy
+    and the rate limits (each worker keeps its share of them).
+    """
+    options = options or RunOptions()
+    work = WorkerSettings(
+        concurrency=options.max_concurrency, retry=options.retry, rate_limits=options.rate_limits
+    )
     if settings.executor == "local":
         pipeline = recipe.build()
-        yield pipeline, AsyncioExecutor(pipeline, settings.concurrency)
+        yield pipeline, AsyncioExecutor(pipeline, options.max_concurrency, retry=options.retry)
     elif settings.executor == "processes":
         from voicelab.execution.processes import ProcessExecutor
 
-        async with ProcessExecutor(recipe, settings.workers, settings.concurrency) as processes:
+        async with ProcessExecutor(recipe, settings.workers, work) as processes:
             yield processes.pipeline, processes
     else:
         from voicelab.execution.ray_executor import RayExecutor
 
-        ray = RayExecutor(recipe, settings.workers, settings.concurrency, settings.ray_address)
+        ray = RayExecutor(recipe, settings.workers, work, address=settings.ray_address)
         async with ray:
             yield ray.pipeline, ray

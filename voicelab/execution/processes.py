@@ -3,7 +3,8 @@
 Workers are started with ``spawn`` (llama.cpp's, CTranslate2's and onnxruntime's threads do not
 survive ``fork``). Each builds the pipeline from the run's ``PipelineRecipe`` with its share of
 the CPU (``cpu_share``: the machine's cores divided by the workers, capping every local model's
-threads), then runs the conversations the driver sends it, ``concurrency`` at a time. Each
+threads), then runs the conversations the driver sends it (the run's concurrency spread over
+the workers), with the run's retry policy and its share of the rate limits. Each
 worker has its own pipe to the driver (no lock shared between processes, which a killed worker
 could leave held): a turn's outcome goes back as soon as it is finished, so the driver's sink
 persists it at once. A worker that dies (crash, out of memory, kill) is replaced while work is
@@ -32,8 +33,16 @@ from voicelab.errors import ConfigError, ModelError, VoicelabError, WorkerLostEr
 from voicelab.execution.base import RunSink
 from voicelab.execution.conversation import TurnOutcome, converse
 from voicelab.execution.dispatch import Dispatch
-from voicelab.execution.recipe import PipelineFacts, PipelineRecipe, RemotePipeline, cpu_share
+from voicelab.execution.recipe import (
+    PipelineFacts,
+    PipelineRecipe,
+    RemotePipeline,
+    WorkerSettings,
+    cpu_share,
+)
+from voicelab.execution.retry import RetryPolicy
 from voicelab.pipelines.base import Pipeline
+from voicelab.rate_limits import RateLimits, rate_limited
 
 _STOP_GRACE_S = 10.0  # a worker told to stop has this long to exit before it is terminated
 
@@ -77,7 +86,10 @@ def _picklable(error: BaseException, recipe: PipelineRecipe) -> VoicelabError:
     return ModelError(f"building {recipe.pipeline} failed: {type(error).__name__}: {error}")
 
 
-def _worker_main(recipe: PipelineRecipe, threads: int, concurrency: int, conn: Connection) -> None:
+def _worker_main(
+    recipe: PipelineRecipe, threads: int, retry: RetryPolicy | None, limits: RateLimits,
+    conn: Connection,
+) -> None:  # fmt: skip
     """A worker process: build the pipeline once, then run conversations until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
     try:
@@ -86,10 +98,11 @@ def _worker_main(recipe: PipelineRecipe, threads: int, concurrency: int, conn: C
         conn.send(_BuildFailed(_picklable(e, recipe)))
         return
     conn.send(_Ready(PipelineFacts.of(pipeline)))
-    asyncio.run(_serve(pipeline, concurrency, conn))
+    with rate_limited(limits):
+        asyncio.run(_serve(pipeline, retry, conn))
 
 
-async def _serve(pipeline: Pipeline, concurrency: int, conn: Connection) -> None:
+async def _serve(pipeline: Pipeline, retry: RetryPolicy | None, conn: Connection) -> None:
     """Run each conversation the driver sends; a failure to report one ends the worker."""
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Conversation | None] = asyncio.Queue()
@@ -98,7 +111,7 @@ async def _serve(pipeline: Pipeline, concurrency: int, conn: Connection) -> None
     ).start()
     async with asyncio.TaskGroup() as running:
         while (conversation := await inbox.get()) is not None:
-            running.create_task(_run_conversation(pipeline, conversation, conn))
+            running.create_task(_run_conversation(pipeline, conversation, retry, conn))
 
 
 def _receive(
@@ -116,9 +129,9 @@ def _receive(
 
 
 async def _run_conversation(
-    pipeline: Pipeline, conversation: Conversation, conn: Connection
+    pipeline: Pipeline, conversation: Conversation, retry: RetryPolicy | None, conn: Connection
 ) -> None:
-    async for outcome in converse(pipeline, conversation):
+    async for outcome in converse(pipeline, conversation, retry=retry):
         conn.send(_Turn(outcome))
     conn.send(_Done(conversation.conversation_id))
 
@@ -130,6 +143,8 @@ class _Worker:
     slot: int
     process: BaseProcess
     conn: Connection
+    lanes: int
+    """Conversations it runs at once."""
     ready: bool = False
     alive: bool = True
     running: set[str] = field(default_factory=set)
@@ -143,17 +158,14 @@ class ProcessExecutor:
     """
 
     def __init__(
-        self, recipe: PipelineRecipe, workers: int = 2, concurrency: int = 1,
+        self, recipe: PipelineRecipe, workers: int = 2, settings: WorkerSettings | None = None,
         threads: int | None = None,
     ) -> None:  # fmt: skip
-        if workers < 1 or concurrency < 1:
-            raise ConfigError(
-                f"workers and concurrency must be at least 1, not {workers} and {concurrency}"
-            )
+        if workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {workers}")
         self.recipe = recipe
         self.workers = workers
-        self.concurrency = concurrency
-        """Conversations each worker runs at once (1 for local models)."""
+        self.settings = settings or WorkerSettings()
         self.threads = threads or cpu_share(workers)
         """CPU threads each worker's local models may use."""
         self._context = multiprocessing.get_context("spawn")
@@ -174,7 +186,8 @@ class ProcessExecutor:
         """The execution settings recorded in run.json (they do not change the config hash)."""
         return {
             "executor": "processes", "workers": self.workers,
-            "concurrency": self.concurrency, "threads_per_worker": self.threads,
+            "concurrency": sum(self.settings.lanes(i, self.workers) for i in range(self.workers)),
+            "threads_per_worker": self.threads,
         }  # fmt: skip
 
     async def __aenter__(self) -> ProcessExecutor:
@@ -200,13 +213,19 @@ class ProcessExecutor:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,
-            args=(self.recipe, self.threads, self.concurrency, theirs),
+            args=(
+                self.recipe,
+                self.threads,
+                self.settings.retry,
+                self.settings.share(self.workers),
+                theirs,
+            ),
             name=f"voicelab-worker-{slot}",
             daemon=True,
         )
         process.start()
         theirs.close()  # the worker holds the only other end: its death closes the pipe
-        worker = _Worker(slot, process, ours)
+        worker = _Worker(slot, process, ours, self.settings.lanes(slot, self.workers))
         threading.Thread(
             target=self._read, args=(worker,), name=f"voicelab-worker-{slot}-reader", daemon=True
         ).start()
@@ -271,7 +290,7 @@ class ProcessExecutor:
 
     def _hand_out(self, worker: _Worker, dispatch: Dispatch) -> None:
         """Fill a ready worker up to its concurrency."""
-        while worker.alive and worker.ready and len(worker.running) < self.concurrency:
+        while worker.alive and worker.ready and len(worker.running) < worker.lanes:
             conversation = dispatch.take()
             if conversation is None:
                 return

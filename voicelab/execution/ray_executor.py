@@ -24,7 +24,14 @@ from voicelab.errors import ConfigError, VoicelabError, WorkerLostError
 from voicelab.execution.base import RunSink
 from voicelab.execution.conversation import TurnOutcome, converse
 from voicelab.execution.dispatch import Dispatch
-from voicelab.execution.recipe import PipelineFacts, PipelineRecipe, RemotePipeline
+from voicelab.execution.recipe import (
+    PipelineFacts,
+    PipelineRecipe,
+    RemotePipeline,
+    WorkerSettings,
+)
+from voicelab.execution.retry import RetryPolicy
+from voicelab.rate_limits import RateLimiter, RateLimits, rate_limited
 
 _ACTOR_RESTARTS = 1  # an actor that dies is rebuilt once; after that its conversations fail
 
@@ -32,8 +39,13 @@ _ACTOR_RESTARTS = 1  # an actor that dies is rebuilt once; after that its conver
 class PipelineActor:
     """A Ray actor's body: the pipeline built once, conversations run on request."""
 
-    def __init__(self, recipe: PipelineRecipe, threads: int) -> None:
+    def __init__(
+        self, recipe: PipelineRecipe, threads: int, retry: RetryPolicy | None, limits: RateLimits
+    ) -> None:
         self.pipeline = recipe.build(threads=threads)
+        self.retry = retry
+        self.limiter = RateLimiter(limits)
+        """One limiter for all of the actor's conversations: its share of the run's limits."""
 
     def facts(self) -> PipelineFacts:
         """The pipeline's labels and description, for the driver's run."""
@@ -45,12 +57,13 @@ class PipelineActor:
 
     async def converse(self, conversation: Conversation) -> AsyncIterator[TurnOutcome]:
         """Each turn's outcome as it finishes."""
-        async for outcome in converse(self.pipeline, conversation):
-            yield outcome
+        with rate_limited(self.limiter):
+            async for outcome in converse(self.pipeline, conversation, retry=self.retry):
+                yield outcome
 
 
 class RayExecutor:
-    """Conversations across ``workers`` Ray actors, ``concurrency`` at a time in each.
+    """Conversations across ``workers`` Ray actors, the run's concurrency spread over them.
 
     Use as an async context manager: entering connects to Ray, starts the actors and waits
     until they have loaded the pipeline; leaving releases them (and shuts down a Ray instance
@@ -58,17 +71,17 @@ class RayExecutor:
     """
 
     def __init__(
-        self, recipe: PipelineRecipe, workers: int = 2, concurrency: int = 1,
-        address: str | None = None, cpus_per_worker: float = 1.0,
+        self, recipe: PipelineRecipe, workers: int = 2, settings: WorkerSettings | None = None,
+        *, address: str | None = None, cpus_per_worker: float = 1.0,
     ) -> None:  # fmt: skip
-        if workers < 1 or concurrency < 1:
-            raise ConfigError(
-                f"workers and concurrency must be at least 1, not {workers} and {concurrency}"
-            )
+        if workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {workers}")
         self.ray: Any = require("ray", extra="ray")
         self.recipe = recipe
         self.workers = workers
-        self.concurrency = concurrency
+        self.settings = settings or WorkerSettings()
+        self.lanes = [self.settings.lanes(i, workers) for i in range(workers)]
+        """Conversations each actor runs at once."""
         self.address = address
         self.cpus_per_worker = cpus_per_worker
         """CPUs each actor reserves in Ray's scheduling (its models get as many threads)."""
@@ -86,7 +99,7 @@ class RayExecutor:
     def describe(self) -> dict[str, Any]:
         """The execution settings recorded in run.json (they do not change the config hash)."""
         return {
-            "executor": "ray", "workers": self.workers, "concurrency": self.concurrency,
+            "executor": "ray", "workers": self.workers, "concurrency": sum(self.lanes),
             "ray_address": self.address, "cpus_per_worker": self.cpus_per_worker,
         }  # fmt: skip
 
@@ -132,14 +145,13 @@ class RayExecutor:
                 "give fewer --workers"
             )
         threads = max(1, int(self.cpus_per_worker))
+        limits = self.settings.share(self.workers)
         actor_class = self.ray.remote(PipelineActor)
         self.actors = [
             actor_class.options(
-                num_cpus=self.cpus_per_worker,
-                max_concurrency=self.concurrency,
-                max_restarts=_ACTOR_RESTARTS,
-            ).remote(self.recipe, threads)
-            for _ in range(self.workers)
+                num_cpus=self.cpus_per_worker, max_concurrency=lanes, max_restarts=_ACTOR_RESTARTS
+            ).remote(self.recipe, threads, self.settings.retry, limits)
+            for lanes in self.lanes
         ]
         try:
             facts = await asyncio.gather(*(actor.facts.remote() for actor in self.actors))
@@ -161,8 +173,8 @@ class RayExecutor:
         await asyncio.gather(
             *(
                 self._drive(actor, dispatch)
-                for actor in self.actors
-                for _ in range(self.concurrency)
+                for actor, lanes in zip(self.actors, self.lanes, strict=True)
+                for _ in range(lanes)
             )
         )
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from voicelab.datasets.types import Turn
 from voicelab.errors import PipelineError
+from voicelab.execution.retry import RetryPolicy
 from voicelab.pipelines.base import ConversationState, Pipeline
+from voicelab.rate_limits import RateLimits
 from voicelab.turn_result import TurnResult
 
 
@@ -40,6 +42,31 @@ class PipelineRecipe:
         agent = load_agent(self.agent).agent if self.agent else None
         return build_pipeline(
             self.pipeline, agent=agent, config=self.config, api_key=self.api_key, threads=threads
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings:
+    """How the workers together run the conversations: the run's options, shared out."""
+
+    concurrency: int = 1
+    """Conversations in flight in total, spread over the workers (at least one each)."""
+    retry: RetryPolicy | None = None
+    """How each worker retries transient failures (None: ``RetryPolicy()``)."""
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """The run's limits; each of ``n`` workers keeps ``1/n`` of every one (``share``)."""
+
+    def lanes(self, worker: int, workers: int) -> int:
+        """Conversations worker number ``worker`` of ``workers`` runs at once."""
+        return max(1, self.concurrency // workers + (worker < self.concurrency % workers))
+
+    def share(self, workers: int) -> RateLimits:
+        """One worker's part of the rate limits: together they never exceed the run's."""
+        limits = self.rate_limits
+        return RateLimits(
+            rpm={kind: value / workers for kind, value in limits.rpm.items()},
+            tpm={kind: value / workers for kind, value in limits.tpm.items()},
+            window_s=limits.window_s,
         )
 
 
