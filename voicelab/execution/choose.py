@@ -61,7 +61,7 @@ def execution_settings(
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, not {chosen!r}")
     return ExecutionSettings(
         executor=kind,
-        workers=workers or (2 if kind == "processes" else 1),
+        workers=(2 if kind == "processes" else 1) if workers is None else workers,
         ray_address=ray_address,
     )
 

@@ -182,6 +182,15 @@ class ProcessExecutor:
             raise ConfigError("the process executor has not started: use 'async with' first")
         return self._pipeline
 
+    def running(self) -> dict[str, int]:
+        """Conversation id -> the pid of the worker process running it, now."""
+        return {
+            conversation_id: worker.process.pid
+            for worker in self._slots
+            if worker.alive and worker.process.pid is not None
+            for conversation_id in worker.running
+        }
+
     def describe(self) -> dict[str, Any]:
         """The execution settings recorded in run.json (they do not change the config hash)."""
         return {
