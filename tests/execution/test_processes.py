@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 
 from voicelab.datasets import load_dataset
+from voicelab.errors import ConfigError
 from voicelab.execution.processes import ProcessExecutor
 from voicelab.execution.recipe import PipelineRecipe, WorkerSettings
+from voicelab.pipelines.chained.config import ChainedLocalConfig
 from voicelab.run_folder import load_run, load_run_info
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.server.runner import LocalServer
-
-Content = Callable[[pd.DataFrame], list[dict[str, object]]]
 
 pytestmark = pytest.mark.slow  # each worker process imports the SDK: seconds to start
 
@@ -38,7 +38,7 @@ async def _run_local(recipe: PipelineRecipe, dataset: Any, out: Path) -> pd.Data
 
 async def test_two_workers_give_the_local_executors_rows(
     synthetic: LocalServer, openai_recipe: Callable[[LocalServer], PipelineRecipe],
-    content: Content, demo_data: Path, tmp_path: Path,
+    content: Any, demo_data: Path, tmp_path: Path,
 ) -> None:  # fmt: skip
     recipe, dataset = openai_recipe(synthetic), load_dataset(demo_data)
     local = await _run_local(recipe, dataset, tmp_path / "local")
@@ -48,7 +48,7 @@ async def test_two_workers_give_the_local_executors_rows(
             options=RunOptions(save_audio=False), executor=executor,
         )  # fmt: skip
     assert len(frame) == dataset.num_turns and frame["error"].isna().all()
-    assert content(frame) == content(local)
+    assert content.differences(frame, local) == []
     info = load_run_info(tmp_path / "workers")
     assert info["execution"] == {
         "executor": "processes", "workers": 2, "concurrency": 2, "threads_per_worker": 1,
@@ -130,7 +130,7 @@ async def test_a_run_stopped_part_way_resumes_on_another_executor(
 
 
 def test_cli_workers_run_and_report_the_execution(
-    synthetic: LocalServer, content: Content, demo_data: Path, tmp_path: Path
+    synthetic: LocalServer, content: Any, demo_data: Path, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env |= {"PYTHONPATH": str(REPO), "OPENAI_API_KEY": "sk-cli-secret"}
@@ -147,6 +147,14 @@ def test_cli_workers_run_and_report_the_execution(
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "sk-cli-secret" not in done.stdout + done.stderr
-    assert content(load_run(outs["workers"])) == content(load_run(outs["local"]))
+    assert content.differences(load_run(outs["workers"]), load_run(outs["local"])) == []
     assert load_run_info(outs["workers"])["execution"]["workers"] == 2
     assert "sk-cli-secret" not in (outs["workers"] / "run.json").read_text()
+
+
+async def test_workers_that_cannot_build_the_pipeline_say_why(tmp_path: Path) -> None:
+    config = ChainedLocalConfig(whisper_model=str(tmp_path / "no-such-model"))
+    recipe = PipelineRecipe(pipeline="chained-local", config=config)
+    with pytest.raises(ConfigError, match=r"Whisper model not found at .*no-such-model"):
+        async with ProcessExecutor(recipe, workers=2):
+            pass

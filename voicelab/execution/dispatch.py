@@ -1,10 +1,11 @@
 """The driver's bookkeeping of conversations handed to workers: what is left, what is running.
 
-Shared by the process and Ray executors. A worker that dies takes no turn with it: the turns
-of its conversation it had not reported become error rows (``WorkerLostError``), so each turn
-is in the run exactly once and the run goes on. The conversation is not run again in the same
-run, because its earlier turns are already persisted; resuming the run leaves it as it is,
-like any conversation whose every turn has a row.
+Shared by the process and Ray executors. A worker that dies takes no turn with it. A
+conversation it had not reported any turn of is run again (once), by another worker or the
+same one restarted: nothing of it was persisted. Otherwise the turns it had not reported
+become error rows (``WorkerLostError``): its earlier turns are already persisted and the later
+ones depend on their context, so each turn is in the run exactly once and the run goes on;
+resuming the run leaves it as it is, like any conversation whose every turn has a row.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Dispatch:
         self.waiting: deque[Conversation] = deque(conversations)
         self.sink = sink
         self.in_flight: dict[str, tuple[Conversation, list[TurnOutcome]]] = {}
+        self.rerun: set[str] = set()
+        """Conversations already run again once after losing their worker."""
 
     @property
     def finished(self) -> bool:
@@ -59,8 +62,13 @@ class Dispatch:
         await asyncio.to_thread(self.sink.conversation_done, conversation, outcomes)
 
     async def lost(self, conversation_id: str, error: VoicelabError) -> None:
-        """A conversation's worker died: its unreported turns become error rows."""
+        """A conversation's worker died: run it again if none of it was reported (once), else
+        its unreported turns become error rows."""
         conversation, outcomes = self.in_flight[conversation_id]
+        if not outcomes and conversation_id not in self.rerun:
+            self.rerun.add(conversation_id)
+            self.put_back(conversation)
+            return
         for turn in conversation.turns[len(outcomes) :]:
             self.turn_done(TurnOutcome(turn, error_result(turn, error)))
         await self.conversation_done(conversation_id)
@@ -68,4 +76,5 @@ class Dispatch:
     async def fail_waiting(self, error: VoicelabError) -> None:
         """No worker is left to run them: every waiting conversation becomes error rows."""
         while (conversation := self.take()) is not None:
+            self.rerun.add(conversation.conversation_id)
             await self.lost(conversation.conversation_id, error)

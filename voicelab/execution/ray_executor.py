@@ -34,6 +34,7 @@ from voicelab.execution.retry import RetryPolicy
 from voicelab.rate_limits import RateLimiter, RateLimits, rate_limited
 
 _ACTOR_RESTARTS = 1  # an actor that dies is rebuilt once; after that its conversations fail
+_RESTART_POLL_S = 0.2  # how often a lane asks whether its restarting actor is back
 
 
 class PipelineActor:
@@ -42,13 +43,21 @@ class PipelineActor:
     def __init__(
         self, recipe: PipelineRecipe, threads: int, retry: RetryPolicy | None, limits: RateLimits
     ) -> None:
-        self.pipeline = recipe.build(threads=threads)
+        self.build_error: VoicelabError | None = None
+        """Why the pipeline could not be built, told to the driver by ``facts`` (an actor whose
+        constructor raises is only reported as dead, its cause lost in a message)."""
+        try:
+            self.pipeline = recipe.build(threads=threads)
+        except VoicelabError as e:
+            self.build_error = e
         self.retry = retry
         self.limiter = RateLimiter(limits)
         """One limiter for all of the actor's conversations: its share of the run's limits."""
 
     def facts(self) -> PipelineFacts:
         """The pipeline's labels and description, for the driver's run."""
+        if self.build_error is not None:
+            raise self.build_error
         return PipelineFacts.of(self.pipeline)
 
     def pid(self) -> int:
@@ -155,8 +164,10 @@ class RayExecutor:
         ]
         try:
             facts = await asyncio.gather(*(actor.facts.remote() for actor in self.actors))
+        except self.ray.exceptions.RayTaskError as e:
+            raise _build_error(e) from None  # the cause says it all; Ray's trace is noise
         except self.ray.exceptions.RayActorError as e:
-            raise _build_error(e) from e
+            raise WorkerLostError(f"a Ray actor died while building the pipeline: {e}") from e
         self._pipeline = RemotePipeline(facts[0])
 
     def _release(self) -> None:
@@ -177,9 +188,10 @@ class RayExecutor:
                 for _ in range(lanes)
             )
         )
+        await dispatch.fail_waiting(WorkerLostError("every Ray actor has died"))
 
     async def _drive(self, actor: Any, dispatch: Dispatch) -> None:
-        """One lane of an actor: its conversations one after another."""
+        """One lane of an actor: its conversations one after another, while the actor lives."""
         while (conversation := dispatch.take()) is not None:
             try:
                 stream = actor.converse.options(num_returns="streaming").remote(conversation)
@@ -187,8 +199,21 @@ class RayExecutor:
                     dispatch.turn_done(await ref)
             except self.ray.exceptions.RayActorError as e:
                 await dispatch.lost(conversation.conversation_id, _lost_error(e))
+                if not await self._restarted(actor):
+                    return
             else:
                 await dispatch.conversation_done(conversation.conversation_id)
+
+    async def _restarted(self, actor: Any) -> bool:
+        """Wait for Ray to restart a failed actor; False if it is gone for good."""
+        while True:
+            try:
+                await actor.pid.remote()
+                return True
+            except self.ray.exceptions.ActorUnavailableError:
+                await asyncio.sleep(_RESTART_POLL_S)  # still restarting: calls are refused
+            except self.ray.exceptions.RayActorError:
+                return False
 
 
 def _lost_error(error: Exception) -> WorkerLostError:
@@ -198,9 +223,9 @@ def _lost_error(error: Exception) -> WorkerLostError:
     )
 
 
-def _build_error(error: Exception) -> VoicelabError:
-    """The cause of an actor that could not build its pipeline, as voicelab's error."""
-    cause = getattr(error, "cause", None) or error.__cause__
+def _build_error(error: Any) -> VoicelabError:
+    """The error an actor raised building its pipeline, as voicelab's error."""
+    cause = getattr(error, "cause", None)
     if isinstance(cause, VoicelabError):
         return cause
-    return WorkerLostError(f"a Ray actor could not build the pipeline: {error}")
+    return WorkerLostError(f"a Ray actor could not build the pipeline: {cause or error}")
