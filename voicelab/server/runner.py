@@ -101,6 +101,11 @@ class SubprocessServer:
         self.base_url = ""
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id, once started (benchmarks read its CPU time)."""
+        return self._process.pid if self._process else None
+
+    @property
     def output(self) -> str:
         """Everything the server printed so far."""
         return "".join(self._lines)
