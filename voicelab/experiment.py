@@ -46,6 +46,15 @@ class Experiment:
     config: Mapping[str, Any] = field(default_factory=dict)
     """The pipeline's config class as a table (nested tables for nested settings)."""
 
+    def __post_init__(self) -> None:
+        turns = self.max_turns
+        if turns is not None and (
+            isinstance(turns, bool) or not isinstance(turns, int) or turns < 1
+        ):
+            raise ConfigError(
+                f"max_turns must be a positive integer (--max-turns N), not {turns!r}"
+            )
+
     def record(self) -> dict[str, Any]:
         """The experiment as JSON-ready data (``run.json``'s ``"experiment"``)."""
         return {
@@ -91,15 +100,16 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
         raise ConfigError(f"{where}: pipeline must be a name, not {pipeline!r}")
     if not isinstance(config, Mapping):
         raise ConfigError(f"{where}: config must be a table, not {config!r}")
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
-        raise ConfigError(f"{where}: max_turns must be a positive integer, not {max_turns!r}")
-    return Experiment(
-        pipeline=pipeline,
-        dataset=_resolve_path(data.get("dataset"), base, "dataset"),
-        agent=_resolve_agent(data.get("agent"), base),
-        max_turns=max_turns,
-        config=dict(config),
-    )
+    try:
+        return Experiment(
+            pipeline=pipeline,
+            dataset=_resolve_path(data.get("dataset"), base, "dataset"),
+            agent=_resolve_agent(data.get("agent"), base),
+            max_turns=max_turns,
+            config=dict(config),
+        )
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from voicelab._async import iterate_in_thread
+from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
@@ -152,6 +152,8 @@ class LlamaChatEngine:
         finish = "stop"
         is_call = False
         for piece in pieces:
+            if consumer_gone():  # nobody reads on: stop generating (a call yields only at its end)
+                return
             choice = piece["choices"][0]
             text = choice["delta"].get("content") or ""
             if choice.get("finish_reason"):
@@ -189,25 +191,31 @@ class LlamaChatEngine:
 
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
-        content, finish, usage, first = "", "stop", None, None
-        calls: list[dict[str, Any]] = []
-        for c in self.stream(request):
-            first = first or c
-            if c.get("usage"):
-                usage = c["usage"]
-            for choice in c["choices"]:
-                content += choice["delta"].get("content") or ""
-                calls.extend(choice["delta"].get("tool_calls") or [])
-                finish = choice.get("finish_reason") or finish
-        assert first is not None
-        message: dict[str, Any] = {"role": "assistant", "content": content or None}
-        if calls:
-            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
-        return {
-            "id": first["id"],
-            "object": "chat.completion",
-            "created": first["created"],
-            "model": self.model_name,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": usage,
-        }
+        return completion_from_chunks(self.stream(request))
+
+
+def completion_from_chunks(chunks: Iterable[Chunk]) -> dict[str, Any]:
+    """The ``chat.completion`` a stream of ``chat.completion.chunk`` dicts adds up to."""
+    content, finish, usage, first = "", "stop", None, None
+    calls: list[dict[str, Any]] = []
+    for c in chunks:
+        first = first or c
+        if c.get("usage"):
+            usage = c["usage"]
+        for choice in c["choices"]:
+            content += choice["delta"].get("content") or ""
+            calls.extend(choice["delta"].get("tool_calls") or [])
+            finish = choice.get("finish_reason") or finish
+    if first is None:
+        raise ModelError("the chat model produced no output")
+    message: dict[str, Any] = {"role": "assistant", "content": content or None}
+    if calls:
+        message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
+    return {
+        "id": first["id"],
+        "object": "chat.completion",
+        "created": first["created"],
+        "model": first["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 from agents.voice import (
@@ -39,6 +40,10 @@ class FasterWhisperSTTModel(STTModel):
 
     def transcribe_clip(self, clip: AudioClip) -> str:
         """Blocking: resample to 16 kHz and decode greedily; returns the joined segment texts."""
+        return " ".join(self.segment_texts(clip)).strip()
+
+    def segment_texts(self, clip: AudioClip) -> Iterator[str]:
+        """Blocking: each ~30 s segment's text as it is decoded (stop early by not reading on)."""
         audio = resample(clip, WHISPER_RATE_HZ).samples
         try:
             with self._lock:
@@ -50,7 +55,8 @@ class FasterWhisperSTTModel(STTModel):
                     without_timestamps=True,
                     condition_on_previous_text=False,
                 )
-                return " ".join(s.text.strip() for s in segments).strip()
+                for segment in segments:
+                    yield segment.text.strip()
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Whisper failed on {clip.source}: {e}") from e
 

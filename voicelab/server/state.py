@@ -27,7 +27,9 @@ class ServerConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Injected latency and failures."""
     max_body_bytes: int = MAX_BODY_BYTES
-    """Larger request bodies get 413."""
+    """Larger request bodies (counted as read, chunked or not) get 413."""
+    body_timeout_s: float = 10.0
+    """A request body must arrive within this; a slower client gets 408 and is disconnected."""
     whisper: WhisperConfig | None = None
     piper: PiperConfig | None = None
     llama: LlamaConfig | None = None
