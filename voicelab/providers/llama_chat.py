@@ -6,6 +6,7 @@ agent's model is driven through the SDK's own ``OpenAIChatCompletionsModel`` in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -183,3 +184,7 @@ class LlamaChatEngine:
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
         return fold_chunks(self.stream(request))
+
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``complete`` in a worker thread."""
+        return await asyncio.to_thread(self.complete, request)

@@ -105,6 +105,11 @@ class SubprocessServer:
         """Everything the server printed so far."""
         return "".join(self._lines)
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def __enter__(self) -> SubprocessServer:
         env = dict(os.environ)
         if self._api_key:

@@ -220,7 +220,7 @@ class RealtimeSession:
         try:
             samples = np.frombuffer(pcm, dtype="<i2")
             clip = clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {item_id}")
-            text = await asyncio.to_thread(self._state.stt.transcribe_clip, clip)
+            text = await self._state.stt.atranscribe_clip(clip)
         except Exception as e:  # reported to the client as a failed transcription
             logger.warning("transcription of %s failed: %s", item_id, e)
             if report:
