@@ -3,23 +3,28 @@
     .venv/bin/python benchmarks/server.py [--requests 400] [--backend synthetic|local|both]
 
 **Synthetic backend** (``voicelab serve --backend synthetic`` in a child process, so client
-and server do not share a GIL): requests per second at 1, 32 and 128 closed-loop clients (each
-sends its next request as soon as the last is answered), for a chat completion, a transcription
-(a 1 s WAV upload, decoded as always) and a realtime response round trip (``response.create``
-with one input message, text and a 0.5 s tone out, to ``response.done``). Latency is reported
-three ways, because "the server's overhead" is only honest when its parts are named:
+and server do not share a GIL), for a chat completion, a transcription (a 1 s WAV upload,
+decoded as always) and a realtime response round trip (``response.create`` with one input
+message, text and a 0.5 s tone out, to ``response.done``), at 1, 32 and 128 clients, each
+either closed loop (``think`` = closed: the next request as soon as the last is answered, so
+``req/s`` is the capacity of server and client together) or paced (``think`` = 0.5 s between a
+client's requests, starts staggered: a voice turn's wait for a model, as in a real batch run).
+Latency is reported three ways, because "the server's overhead" is only honest when its parts
+are named:
 
-- ``client``: send to last byte as the client sees it; at 32+ clients this is mostly queueing
-  (closed-loop clients keep the server saturated: latency ~ clients / throughput), and the
-  client process competes with the server for the same cores.
+- ``client``: send to last byte as the client sees it, transport and client code included.
 - ``server``: the server's own request log (``--request-log``): from the request entering the
   ASGI app (headers parsed) to the last body byte handed to the socket (HTTP ``total_ms``), or
-  ``response.create`` handled to the response task's end (realtime). This is the time the
-  server adds to a request, including waits for the event loop behind other requests; the
-  synthetic engines themselves take microseconds, so it is nearly all overhead.
-- ``proc``: the ``openai-processing-ms`` header (route entry to response ready, HTTP only).
+  from ``response.create`` to the end of the response task (realtime). The synthetic engines
+  take microseconds, so this is the time the server adds, including any wait for its event
+  loop behind other requests: in closed loop at 32+ clients that wait dominates (latency ~
+  clients / throughput), so the paced rows are the figure to read for "added at 32 clients".
+- ``cpu/req``: the server process's CPU time over the level divided by its requests: its own
+  work per request, whatever the queueing (HTTP parsing in uvicorn, routing, JSON, multipart
+  and audio decoding, websocket frames).
 
-The issue's goal is a ``server`` p50 under 2 ms at 32 clients.
+The issue's goal is a paced ``server`` p50 under 2 ms at 32 clients. The client process runs
+on the same cores, so on a busy machine every figure rises with the machine's load.
 
 **Local backend**: for 1, 8 and 32 concurrent clients on 127.0.0.1 it prints requests per
 second and median/p99 latency of requests that do no model work (``GET /v1/models``, and a
