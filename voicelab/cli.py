@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from voicelab.agent.loading import LoadedAgent
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C
 
 # Convenience flags of `voicelab run`: each sets the first of its config fields that the chosen
 # pipeline's config class has (data, not an `if` per pipeline); --set reaches every field.
@@ -87,6 +88,21 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{flag}", help=help_text, **_FLAG_TYPES.get(flag, {}))
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
+    run.add_argument(
+        "--concurrency", type=int,
+        help="conversations run at once (default 1; API-backed pipelines go faster with more)",
+    )  # fmt: skip
+    run.add_argument(
+        "--max-attempts", type=int,
+        help="attempts per turn; transient errors (429, 5xx, timeouts, drops) are retried with "
+        "backoff and Retry-After (default 3; 1 turns retries off)",
+    )  # fmt: skip
+    for name, what in (("rpm", "requests"), ("tpm", "estimated text tokens")):
+        run.add_argument(
+            f"--{name}", action="append", default=[], metavar="[ENDPOINT=]N",
+            help=f"at most N {what} per minute to ENDPOINT (transcriptions, speech, chat, "
+            "responses, realtime), or to each endpoint without one (repeatable)",
+        )  # fmt: skip
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -132,17 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_row(row: Mapping[str, Any]) -> None:
-    v2v = row.get("voice_to_voice_s")
-    status = f"ERROR {row['error_type']}: {row['error']}" if row.get("error") else (
-        f"v2v {v2v:.2f}s" if v2v is not None else "no audio"
-    )  # fmt: skip
-    print(f"  {row['turn_id']:<24} {status}", flush=True)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
+    from voicelab.execution.settings import run_settings_from_dict
     from voicelab.metrics.cost import load_price_table
+    from voicelab.progress import TerminalProgress
     from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.run_folder import RunFolder
@@ -166,18 +176,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(
         experiment.pipeline, agent=loaded.agent, config=config, api_key=api_key
     )
-    print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
-    frame = asyncio.run(
-        run_dataset(
-            pipeline,
-            dataset,
-            args.out,
-            prices=load_price_table(args.prices),
-            options=RunOptions(save_audio=not args.no_audio, secrets=secrets),
-            progress=_print_row,
-            experiment=experiment,
-        )
+    options = RunOptions(
+        save_audio=not args.no_audio, secrets=secrets,
+        **run_settings_from_dict(experiment.run, "run"),
+    )  # fmt: skip
+    print(
+        f"running {dataset.num_turns} turns of {dataset.name} -> {args.out} "
+        f"({options.max_concurrency} at once, up to {options.retry.max_attempts} attempts each)",
+        flush=True,
     )
+    progress = TerminalProgress()
+    try:
+        frame = asyncio.run(
+            run_dataset(
+                pipeline,
+                dataset,
+                args.out,
+                prices=load_price_table(args.prices),
+                options=options,
+                progress=progress,
+                experiment=experiment,
+            )
+        )
+    except KeyboardInterrupt:
+        progress.close()
+        print(
+            f"voicelab: interrupted; {progress.tally.done_before + progress.tally.done} "
+            f"finished turns are saved in {args.out}. Run the same command again to resume.",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+        return EXIT_INTERRUPTED
+    progress.close()
     print(format_summary(summarize(frame)))
     return 0
 
@@ -217,10 +246,32 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         set_nested(data, path.split("."), value)
     for assignment in args.settings:
         set_nested(data, *parse_assignment(assignment))
+    experiment = replace(experiment, run=_run_table(args, experiment.run))
     if "base_url" in fields and data.get("base_url") is None:
         data["base_url"] = os.environ.get("OPENAI_BASE_URL") or None
     config = config_from_dict(entry.config_class, data, "config")
     return replace(experiment, config=config_to_dict(config)), config
+
+
+def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``[run]`` table with the execution flags applied, checked."""
+    from voicelab.execution.settings import run_settings_from_dict
+
+    run = copy.deepcopy(dict(table))
+    if args.concurrency is not None:
+        run["concurrency"] = args.concurrency
+    if args.max_attempts is not None:
+        run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    for name in ("rpm", "tpm"):
+        for text in getattr(args, name):
+            kind, _, value = text.rpartition("=")
+            try:
+                limit = float(value)
+            except ValueError:
+                raise ConfigError(f"--{name} expects [ENDPOINT=]N, not {text!r}") from None
+            run.setdefault("rate_limits", {}).setdefault(name, {})[kind or "*"] = limit
+    run_settings_from_dict(run, "run")  # refused now, before any model loads
+    return run
 
 
 def _load_agent(spec: str | None, dataset_path: str) -> LoadedAgent:

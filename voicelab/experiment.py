@@ -13,6 +13,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     tool_choice = "required"
     [config.feed]
     mode = "realtime"
+    [run]                               # how it executes (voicelab.execution.settings)
+    concurrency = 8
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from voicelab.errors import ConfigError
+from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config")
+EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run")
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -45,6 +48,8 @@ class Experiment:
     """Only the first whole conversations up to this many turns."""
     config: Mapping[str, Any] = field(default_factory=dict)
     """The pipeline's config class as a table (nested tables for nested settings)."""
+    run: Mapping[str, Any] = field(default_factory=dict)
+    """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
 
     def record(self) -> dict[str, Any]:
         """The experiment as JSON-ready data (``run.json``'s ``"experiment"``)."""
@@ -54,6 +59,7 @@ class Experiment:
             "agent": self.agent,
             "max_turns": self.max_turns,
             "config": dict(self.config),
+            "run": dict(self.run),
         }
 
 
@@ -93,12 +99,15 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
         raise ConfigError(f"{where}: config must be a table, not {config!r}")
     if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
         raise ConfigError(f"{where}: max_turns must be a positive integer, not {max_turns!r}")
+    run = data.get("run") or {}
+    run_settings_from_dict(run, where)  # refused now, not when the run starts
     return Experiment(
         pipeline=pipeline,
         dataset=_resolve_path(data.get("dataset"), base, "dataset"),
         agent=_resolve_agent(data.get("agent"), base),
         max_turns=max_turns,
         config=dict(config),
+        run=dict(run),
     )
 
 

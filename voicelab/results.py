@@ -102,6 +102,12 @@ _OTHER_COLUMNS = [
         "boolean",
         "a retry could help (429, 5xx, timeout, drop); NA if it succeeded",
     ),
+    Column(
+        "attempts",
+        "Int64",
+        "times the turn was run (transient errors are retried); the row is the last attempt's",
+    ),
+    Column("retried_errors", "string", "JSON list of the error_type of each earlier attempt"),
 ]
 
 SCHEMA: tuple[Column, ...] = (

@@ -7,10 +7,11 @@ its first turn, its earlier rows set aside by the run folder (see ``voicelab.run
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,15 @@ from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
 from voicelab.execution.conversation import TurnOutcome
 from voicelab.execution.local import AsyncioExecutor
+from voicelab.execution.retry import RetryPolicy
+from voicelab.execution.settings import run_settings_record
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
+from voicelab.progress import ProgressReporter
+from voicelab.rate_limits import RateLimits, rate_limited
 from voicelab.redact import redact_config
-from voicelab.run_folder import RunFolder
+from voicelab.run_folder import ROWS_FILE, RunFolder
 from voicelab.scoring import build_row
 from voicelab.turn_result import TurnResult
 
@@ -43,6 +48,14 @@ class RunOptions:
     """Conversations run at once (local models share the CPU: 1 is right for them)."""
     secrets: tuple[str, ...] = ()
     """Strings that must never reach rows or run.json (API keys)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How transient failures (429, 5xx, timeouts, drops) are retried."""
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Requests and tokens per minute per endpoint (none by default)."""
+
+    def run_settings(self) -> dict[str, Any]:
+        """The execution settings as the experiment's ``[run]`` table."""
+        return run_settings_record(self.max_concurrency, self.retry, self.rate_limits)
 
 
 def config_hash(description: Mapping[str, Any]) -> str:
@@ -76,9 +89,8 @@ class _Run:
         }
         self.rows: dict[str, dict[str, Any]] = {}
         """Rows finished in this process, by turn id (a conversation's recording needs them)."""
-        self.experiment = experiment or Experiment(
-            pipeline=pipeline.name, config=self.description.get("config", {})
-        )
+        default = Experiment(pipeline=pipeline.name, config=self.description.get("config", {}))
+        self.experiment = replace(experiment or default, run=options.run_settings())
 
     def claim(self) -> set[str]:
         """Check the folder belongs to this run; return the conversations already complete."""
@@ -133,6 +145,9 @@ async def run_dataset(
 ) -> pd.DataFrame:
     """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
+    Interrupted (Ctrl-C, or the task cancelled), the turns in flight are abandoned and
+    ``results.parquet`` is written from the rows finished so far; running again resumes.
+
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
     ``run.json`` so the run can be repeated from it.
     """
@@ -142,6 +157,15 @@ async def run_dataset(
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
-    executor = AsyncioExecutor(pipeline, run.options.max_concurrency)
-    await executor.run(pending, run)
+    if isinstance(progress, ProgressReporter):
+        done = sum(len(c.turns) for c in dataset if c.conversation_id in complete)
+        progress.begin(dataset.num_turns, done)
+    executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
+    try:
+        with rate_limited(run.options.rate_limits):
+            await executor.run(pending, run)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if (run.folder.path / ROWS_FILE).exists():  # the table holds every row finished so far
+            run.folder.write_table()
+        raise
     return run.folder.write_table()

@@ -9,6 +9,7 @@ from voicelab.datasets.types import Conversation
 from voicelab.errors import ConfigError
 from voicelab.execution.base import RunSink
 from voicelab.execution.conversation import TurnOutcome, converse
+from voicelab.execution.retry import RetryPolicy
 from voicelab.pipelines.base import Pipeline
 
 
@@ -19,11 +20,14 @@ class AsyncioExecutor:
     and one event loop, so for them 1 is right (see the process executor for more).
     """
 
-    def __init__(self, pipeline: Pipeline, concurrency: int = 1) -> None:
+    def __init__(
+        self, pipeline: Pipeline, concurrency: int = 1, *, retry: RetryPolicy | None = None
+    ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}")
         self.pipeline = pipeline
         self.concurrency = concurrency
+        self.retry = retry
 
     async def run(self, conversations: Sequence[Conversation], sink: RunSink) -> None:
         limit = asyncio.Semaphore(self.concurrency)
@@ -31,7 +35,7 @@ class AsyncioExecutor:
         async def one(conversation: Conversation) -> None:
             async with limit:
                 outcomes: list[TurnOutcome] = []
-                async for outcome in converse(self.pipeline, conversation):
+                async for outcome in converse(self.pipeline, conversation, retry=self.retry):
                     sink.turn_done(outcome)
                     outcomes.append(outcome)
             # off the event loop: other conversations keep their clocks
