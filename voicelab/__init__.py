@@ -40,6 +40,7 @@ from voicelab.errors import (
     UnexpectedError,
     VoicelabError,
 )
+from voicelab.execution.retry import RetryPolicy
 from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
 from voicelab.paired import PairedComparison, compare_runs
@@ -52,6 +53,7 @@ from voicelab.pipelines.chained.config import (
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.rate_limits import RateLimits
 from voicelab.registry import PIPELINES, build_pipeline
 from voicelab.report import summarize
 from voicelab.results import SCHEMA
@@ -110,10 +112,12 @@ __all__ = [
     "PipelineError",
     "PipelineTimeoutError",
     "RateLimitedError",
+    "RateLimits",
     "RealtimeConfig",
     "RemoteTimeoutError",
     "RequestRejectedError",
     "ResultsError",
+    "RetryPolicy",
     "RunOptions",
     "ServerConfig",
     "ServerSideError",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SERVER_KEY_ENV = "VOICELAB_SERVER_API_KEY"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C
 
 # Convenience flags of `voicelab run`: each sets the first of its config fields that the chosen
 # pipeline's config class has (data, not an `if` per pipeline); --set reaches every field.
@@ -88,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{flag}", help=help_text, **_FLAG_TYPES.get(flag, {}))
     run.add_argument("--prices", help="price table TOML overriding the shipped one")
     run.add_argument("--no-audio", action="store_true", help="do not save agent audio")
+    run.add_argument(
+        "--concurrency", type=int,
+        help="conversations run at once (default 1; API-backed pipelines go faster with more)",
+    )  # fmt: skip
+    run.add_argument(
+        "--max-attempts", type=int,
+        help="attempts per turn; transient errors (429, 5xx, timeouts, drops) are retried with "
+        "backoff and Retry-After (default 3; 1 turns retries off)",
+    )  # fmt: skip
+    for name, what in (("rpm", "requests"), ("tpm", "estimated text tokens")):
+        run.add_argument(
+            f"--{name}", action="append", default=[], metavar="[ENDPOINT=]N",
+            help=f"at most N {what} per minute to ENDPOINT (transcriptions, speech, chat, "
+            "responses, realtime), or to each endpoint without one (repeatable)",
+        )  # fmt: skip
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -117,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help=argparse.SUPPRESS)  # refused with a pointer, below
     serve.add_argument("--faults", help="TOML fault-injection file (see voicelab/server/faults.py)")
     serve.add_argument("--fault-seed", type=int, help="seed of the injected faults' random choices")
+    serve.add_argument(
+        "--backend", choices=("local", "synthetic"), default="local",
+        help="local: the embedded models (default); synthetic: fixed answers at once, no models "
+        "(load and fault tests)",
+    )  # fmt: skip
+    serve.add_argument("--request-log", help="append one JSON line per request to this file")
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     dsub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -130,17 +152,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_row(row: Mapping[str, Any]) -> None:
-    v2v = row.get("voice_to_voice_s")
-    status = f"ERROR {row['error_type']}: {row['error']}" if row.get("error") else (
-        f"v2v {v2v:.2f}s" if v2v is not None else "no audio"
-    )  # fmt: skip
-    print(f"  {row['turn_id']:<24} {status}", flush=True)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
+    from voicelab.execution.settings import run_settings_from_dict
     from voicelab.metrics.cost import load_price_table
+    from voicelab.progress import TerminalProgress
     from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.run_folder import RunFolder
@@ -164,18 +180,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(
         experiment.pipeline, agent=loaded.agent, config=config, api_key=api_key
     )
-    print(f"running {dataset.num_turns} turns of {dataset.name} -> {args.out}", flush=True)
-    frame = asyncio.run(
-        run_dataset(
-            pipeline,
-            dataset,
-            args.out,
-            prices=load_price_table(args.prices),
-            options=RunOptions(save_audio=not args.no_audio, secrets=secrets),
-            progress=_print_row,
-            experiment=experiment,
-        )
+    options = RunOptions(
+        save_audio=not args.no_audio, secrets=secrets,
+        **run_settings_from_dict(experiment.run, "run"),
+    )  # fmt: skip
+    print(
+        f"running {dataset.num_turns} turns of {dataset.name} -> {args.out} "
+        f"({options.max_concurrency} at once, up to {options.retry.max_attempts} attempts each)",
+        flush=True,
     )
+    progress = TerminalProgress()
+    try:
+        frame = asyncio.run(
+            run_dataset(
+                pipeline,
+                dataset,
+                args.out,
+                prices=load_price_table(args.prices),
+                options=options,
+                progress=progress,
+                experiment=experiment,
+            )
+        )
+    except KeyboardInterrupt:
+        progress.close()
+        print(
+            f"voicelab: interrupted; {progress.tally.done_before + progress.tally.done} "
+            f"finished turns are saved in {args.out}. Run the same command again to resume.",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+        return EXIT_INTERRUPTED
+    progress.close()
     print(format_summary(summarize(frame)))
     return 0
 
@@ -215,10 +250,32 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         set_nested(data, path.split("."), value)
     for assignment in args.settings:
         set_nested(data, *parse_assignment(assignment))
+    experiment = replace(experiment, run=_run_table(args, experiment.run))
     if "base_url" in fields and data.get("base_url") is None:
         data["base_url"] = os.environ.get("OPENAI_BASE_URL") or None
     config = config_from_dict(entry.config_class, data, "config")
     return replace(experiment, config=config_to_dict(config)), config
+
+
+def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``[run]`` table with the execution flags applied, checked."""
+    from voicelab.execution.settings import run_settings_from_dict
+
+    run = copy.deepcopy(dict(table))
+    if args.concurrency is not None:
+        run["concurrency"] = args.concurrency
+    if args.max_attempts is not None:
+        run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    for name in ("rpm", "tpm"):
+        for text in getattr(args, name):
+            kind, _, value = text.rpartition("=")
+            try:
+                limit = float(value)
+            except ValueError:
+                raise ConfigError(f"--{name} expects [ENDPOINT=]N, not {text!r}") from None
+            run.setdefault("rate_limits", {}).setdefault(name, {})[kind or "*"] = limit
+    run_settings_from_dict(run, "run")  # refused now, before any model loads
+    return run
 
 
 def _load_agent(spec: str | None, dataset_path: str) -> LoadedAgent:
@@ -250,12 +307,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"export {SERVER_KEY_ENV}=... (or name another variable with --api-key-env)"
         )
     api_key = os.environ.get(args.api_key_env) or None  # secrets are read here, at the edge
-    config = ServerConfig(host=args.host, port=args.port, api_key=api_key, faults=faults)
+    config = ServerConfig(
+        host=args.host, port=args.port, api_key=api_key, faults=faults, backend=args.backend,
+        request_log=Path(args.request_log) if args.request_log else None,
+    )  # fmt: skip
     if api_key:
         print(f"voicelab serve: requiring the key from ${args.api_key_env}", flush=True)
     else:
         print(f"voicelab serve: no key required (${args.api_key_env} is not set)", flush=True)
-    print("voicelab serve: loading the embedded models ...", flush=True)
+    what = "the embedded models" if args.backend == "local" else "the synthetic backend (no models)"
+    print(f"voicelab serve: loading {what} ...", flush=True)
     server = LocalServer(config).start()
     print(f"voicelab serve: listening on {server.base_url}", flush=True)
     print(f"  export OPENAI_BASE_URL={server.base_url}")

@@ -13,6 +13,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     tool_choice = "required"
     [config.feed]
     mode = "realtime"
+    [run]                               # how it executes (voicelab.execution.settings)
+    concurrency = 8
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from voicelab.errors import ConfigError
+from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config")
+EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run")
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -45,6 +48,8 @@ class Experiment:
     """Only the first whole conversations up to this many turns."""
     config: Mapping[str, Any] = field(default_factory=dict)
     """The pipeline's config class as a table (nested tables for nested settings)."""
+    run: Mapping[str, Any] = field(default_factory=dict)
+    """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
 
     def __post_init__(self) -> None:
         turns = self.max_turns
@@ -63,6 +68,7 @@ class Experiment:
             "agent": self.agent,
             "max_turns": self.max_turns,
             "config": dict(self.config),
+            "run": dict(self.run),
         }
 
 
@@ -100,6 +106,8 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
         raise ConfigError(f"{where}: pipeline must be a name, not {pipeline!r}")
     if not isinstance(config, Mapping):
         raise ConfigError(f"{where}: config must be a table, not {config!r}")
+    run = data.get("run") or {}
+    run_settings_from_dict(run, where)  # refused now, not when the run starts
     try:
         return Experiment(
             pipeline=pipeline,
@@ -107,6 +115,7 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
             agent=_resolve_agent(data.get("agent"), base),
             max_turns=max_turns,
             config=dict(config),
+            run=dict(run),
         )
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None

@@ -10,23 +10,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from voicelab.audio import AudioClip
 from voicelab.conversation_audio import conversation_stereo, user_clip
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
+from voicelab.execution.conversation import TurnOutcome
+from voicelab.execution.local import AsyncioExecutor
+from voicelab.execution.retry import RetryPolicy
+from voicelab.execution.settings import run_settings_record
 from voicelab.experiment import RUN_INFO_KEY, Experiment
 from voicelab.metrics.cost import PriceTable, load_price_table
 from voicelab.pipelines.base import Pipeline
-from voicelab.pipelines.turn_errors import error_result
+from voicelab.progress import ProgressReporter
+from voicelab.rate_limits import RateLimits, rate_limited
 from voicelab.redact import redact_config
-from voicelab.run_folder import RunFolder
+from voicelab.run_folder import ROWS_FILE, RunFolder
 from voicelab.scoring import build_row
 from voicelab.turn_result import TurnResult
 
@@ -44,6 +48,14 @@ class RunOptions:
     """Conversations run at once (local models share the CPU: 1 is right for them)."""
     secrets: tuple[str, ...] = ()
     """Strings that must never reach rows or run.json (API keys)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How transient failures (429, 5xx, timeouts, drops) are retried."""
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Requests and tokens per minute per endpoint (none by default)."""
+
+    def run_settings(self) -> dict[str, Any]:
+        """The execution settings as the experiment's ``[run]`` table."""
+        return run_settings_record(self.max_concurrency, self.retry, self.rate_limits)
 
 
 def config_hash(description: Mapping[str, Any]) -> str:
@@ -75,9 +87,10 @@ class _Run:
             "config_hash": self.hash,
             "dataset": dataset.name,
         }
-        self.experiment = experiment or Experiment(
-            pipeline=pipeline.name, config=self.description.get("config", {})
-        )
+        self.rows: dict[str, dict[str, Any]] = {}
+        """Rows finished in this process, by turn id (a conversation's recording needs them)."""
+        default = Experiment(pipeline=pipeline.name, config=self.description.get("config", {}))
+        self.experiment = replace(experiment or default, run=options.run_settings())
 
     def claim(self) -> set[str]:
         """Check the folder belongs to this run; return the conversations already complete."""
@@ -91,34 +104,19 @@ class _Run:
         }
         return self.folder.claim(info, self.dataset)
 
-    async def conversation(self, conversation: Conversation) -> None:
-        try:
-            state = await self.pipeline.start_conversation(conversation.conversation_id)
-        except Exception as e:  # the whole conversation fails: one error row per turn
-            for turn in conversation.turns:
-                self.finish(turn, error_result(turn, e))
-            return
-        try:
-            rows: list[dict[str, Any]] = []
-            agent_clips: list[AudioClip | None] = []
-            for turn in conversation.turns:
-                try:
-                    result = await self.pipeline.run_turn(turn, state)
-                except Exception as e:  # a pipeline bug must not stop the batch
-                    result = error_result(turn, e)
-                rows.append(self.finish(turn, result))
-                agent_clips.append(result.agent_audio)
-        finally:
-            await self.pipeline.end_conversation(state)
-        if self.options.save_audio:  # off the event loop: other conversations keep their clocks
-            await asyncio.to_thread(self.save_conversation, conversation, rows, agent_clips)
+    def turn_done(self, outcome: TurnOutcome) -> None:
+        """Persist a finished turn's row (its audio first)."""
+        self.finish(outcome.turn, outcome.result)
 
-    def save_conversation(
-        self, conversation: Conversation, rows: list[dict[str, Any]],
-        agent_clips: list[AudioClip | None],
-    ) -> None:  # fmt: skip
-        users = [user_clip(turn) for turn in conversation.turns]
-        stereo = conversation_stereo(rows, users, agent_clips)
+    def conversation_done(
+        self, conversation: Conversation, outcomes: Sequence[TurnOutcome]
+    ) -> None:
+        """Save the conversation as heard (user left, agent right)."""
+        rows = [self.rows.pop(o.turn.turn_id) for o in outcomes]
+        if not self.options.save_audio:
+            return
+        users = [user_clip(o.turn) for o in outcomes]
+        stereo = conversation_stereo(rows, users, [o.result.agent_audio for o in outcomes])
         self.folder.save_conversation_audio(conversation.conversation_id, stereo)
 
     def finish(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
@@ -129,6 +127,7 @@ class _Run:
         if self.options.save_audio and result.agent_audio is not None:
             self.folder.save_audio(turn.turn_id, result.agent_audio)  # before the row commits it
         self.folder.append(row)
+        self.rows[turn.turn_id] = row
         if self.progress:
             self.progress(row)
         return row
@@ -146,6 +145,9 @@ async def run_dataset(
 ) -> pd.DataFrame:
     """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
+    Interrupted (Ctrl-C, or the task cancelled), the turns in flight are abandoned and
+    ``results.parquet`` is written from the rows finished so far; running again resumes.
+
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
     ``run.json`` so the run can be repeated from it.
     """
@@ -155,11 +157,15 @@ async def run_dataset(
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
-    limit = asyncio.Semaphore(run.options.max_concurrency)
-
-    async def bounded(conversation: Conversation) -> None:
-        async with limit:
-            await run.conversation(conversation)
-
-    await asyncio.gather(*(bounded(c) for c in pending))
+    if isinstance(progress, ProgressReporter):
+        done = sum(len(c.turns) for c in dataset if c.conversation_id in complete)
+        progress.begin(dataset.num_turns, done)
+    executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
+    try:
+        with rate_limited(run.options.rate_limits):
+            await executor.run(pending, run)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if (run.folder.path / ROWS_FILE).exists():  # the table holds every row finished so far
+            run.folder.write_table()
+        raise
     return run.folder.write_table()

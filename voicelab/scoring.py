@@ -99,4 +99,6 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "error": result.error,
         "error_type": result.error_type,
         "error_transient": result.error_transient,
+        "attempts": result.attempts,
+        "retried_errors": json.dumps(list(result.retried_errors)),
     }

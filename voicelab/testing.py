@@ -5,6 +5,7 @@ It never stands in for the real models where a test is about them.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from voicelab.audio import AudioClip
 from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.clock import ManualClock
 from voicelab.datasets.types import Turn
+from voicelab.errors import RateLimitedError
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import ToolCall, TurnResult, Usage
@@ -42,7 +44,10 @@ class ScriptedPipeline:
 
     ``jitter_ms`` adds to each stage a whole number of milliseconds in [0, jitter_ms], drawn
     from ``seed`` and the turn id, so a rerun gives the same latencies turn by turn.
-    ``fail_turns`` turn ids raise an ordinary error (an error row); ``crash_after`` turns in
+    ``fail_turns`` turn ids raise an ordinary error (an error row, permanent); the first
+    ``transient_failures[turn_id]`` attempts of a turn fail as a 429 asking for
+    ``retry_after_s`` (None: no Retry-After), and ``attempt_started_ns`` records when each
+    attempt began on the real clock (retry waits are real). ``crash_after`` turns in
     total, it raises ``ScriptedCrash`` as a killed process would. ``heard`` maps turn ids to
     the transcript to report instead of the reference (a scripted mishearing); ``name`` tells
     two scripted pipelines apart in one table.
@@ -53,6 +58,8 @@ class ScriptedPipeline:
         *,
         stage_ms: Mapping[str, int] | None = None,
         fail_turns: frozenset[str] = frozenset(),
+        transient_failures: Mapping[str, int] | None = None,
+        retry_after_s: float | None = None,
         crash_after: int | None = None,
         jitter_ms: int = 0,
         seed: int = 0,
@@ -63,6 +70,9 @@ class ScriptedPipeline:
         self.jitter_ms = jitter_ms
         self.seed = seed
         self.fail_turns = fail_turns
+        self.transient_failures = dict(transient_failures or {})
+        self.retry_after_s = retry_after_s
+        self.attempt_started_ns: dict[str, list[int]] = {}
         self.crash_after = crash_after
         self.heard = dict(heard or {})
         self._name = name
@@ -114,8 +124,13 @@ class ScriptedPipeline:
         clock = ManualClock(start_ns=1_000 * _MS)
         recorder = TimelineRecorder(clock)
         recorder.first(Event.END_OF_SPEECH)
+        attempts = self.attempt_started_ns.setdefault(turn.turn_id, [])
+        attempts.append(time.perf_counter_ns())
         if turn.turn_id in self.fail_turns:
             return error_result(turn, RuntimeError("scripted failure"), recorder=recorder)
+        if len(attempts) <= self.transient_failures.get(turn.turn_id, 0):
+            refusal = RateLimitedError("scripted 429", status=429, retry_after_s=self.retry_after_s)
+            return error_result(turn, refusal, recorder=recorder)
         transcript = self.heard.get(turn.turn_id, turn.reference_text or "")
         state.history.append(transcript)
         stage_ms = self._stage_ms(turn.turn_id)

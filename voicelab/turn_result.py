@@ -66,6 +66,12 @@ class TurnResult:
     error_type: str | None = None
     error_transient: bool | None = None
     """Whether retrying the turn could help (``VoicelabError.transient``); None if it succeeded."""
+    retry_after_s: float | None = None
+    """How long the service asked the client to wait before trying again (``Retry-After``)."""
+    attempts: int = 1
+    """How many times the turn was run; the result is the last attempt's."""
+    retried_errors: tuple[str, ...] = ()
+    """The ``error_type`` of each earlier attempt, in order."""
 
     @property
     def ok(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +20,7 @@ from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.demo.support_agent import SUPPORT_TOOLS, make_support_agent
 from voicelab.errors import ConfigError, RequestRejectedError, ServerSideError
+from voicelab.execution.retry import RetryPolicy
 from voicelab.metrics.latency import latency_figures
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.pipelines.playback import PlaybackRecorder
@@ -29,11 +32,12 @@ from voicelab.pipelines.realtime.pipeline import (
     RealtimePipeline,
     build_realtime,
 )
+from voicelab.pipelines.realtime.replay import exchange_items, replay_item_id
 from voicelab.pipelines.realtime.tools import RealtimeToolSet
 from voicelab.pipelines.realtime.turn import RealtimeTurn
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import build_pipeline
-from voicelab.runner import run_dataset
+from voicelab.runner import RunOptions, run_dataset
 from voicelab.server.faults import FaultConfig, FaultInjector, with_endpoint
 from voicelab.server.runner import LocalServer
 from voicelab.server.state import ServerConfig
@@ -251,23 +255,60 @@ def _seed_with_drops(pattern: list[bool | None], **faults: Any) -> FaultConfig:
     raise AssertionError(f"no seed below 1000 gives {pattern}")
 
 
-async def test_run_dataset_rows_survive_a_fault(demo_data: Path, tmp_path: Path) -> None:
+async def test_run_dataset_retries_a_dropped_turn(demo_data: Path, tmp_path: Path) -> None:
     # connections: the backend probe, conversation 1 (dropped), its reopened session, conv. 2
     faults = _seed_with_drops([None, True, False, False], drop_rate=0.5, drop_after_chunks=3)
     dataset = _demo(demo_data, conversations=2)
+    options = RunOptions(retry=RetryPolicy(base_delay_s=0.01))
     with LocalServer(ServerConfig(port=0, faults=faults)) as server:
-        frame = await run_dataset(_local(server.base_url), dataset, tmp_path / "run")
+        frame = await run_dataset(
+            _local(server.base_url), dataset, tmp_path / "run", options=options
+        )
     assert len(frame) == dataset.num_turns == 4
+    assert frame["error"].isna().all(), frame["error"].tolist()
     rows = frame.set_index("turn_id")
-    assert rows.loc["order-status#0", "error_type"] == "ConnectionDroppedError"
-    assert rows.loc["order-status#0", "error_transient"]
-    assert rows.drop(index="order-status#0")["error"].isna().all(), frame["error"].tolist()
+    assert rows.loc["order-status#0", "attempts"] == 2
+    assert rows.loc["order-status#0", "retried_errors"] == '["ConnectionDroppedError"]'
+    assert (rows.drop(index="order-status#0")["attempts"] == 1).all()
     assert (frame["architecture"] == "realtime").all() and (frame["pipeline"] == "realtime").all()
     assert (frame["backend"] == "local-cascade").all()
     ok = frame[frame["error"].isna()]
     assert ok["cost_usd"].notna().all() and (ok["cost_usd"] > 0).all()
     assert (ok["voice_to_voice_s"] > 0).all() and (ok["output_audio_tokens"] > 0).all()
     assert (tmp_path / "run" / "audio" / "refund#0.wav").exists()
+
+
+async def test_a_reopened_session_is_told_the_conversation_so_far(
+    server: LocalServer, demo_data: Path
+) -> None:
+    pipeline = _local(server.base_url)
+    conversation = _demo(demo_data).conversations[0]
+    state = await pipeline.start_conversation(conversation.conversation_id)
+    try:
+        first = await pipeline.run_turn(conversation.turns[0], state)
+        assert first.ok and first.user_transcript and first.agent_text, first.error
+        state.broken = "given up"  # what a failed turn leaves: the next turn opens a session
+        second = await pipeline.run_turn(conversation.turns[1], state)
+        assert second.ok and state.sessions == 2, second.error
+        assert state.socket is not None
+        for who, said in (("user", first.user_transcript), ("agent", first.agent_text)):
+            await state.socket.send(
+                {"type": "conversation.item.retrieve", "item_id": replay_item_id(0, who)}
+            )
+            item = (await state.socket.expect("conversation.item.retrieved")).data["item"]
+            assert item["content"][0]["text"] == said
+    finally:
+        await pipeline.end_conversation(state)
+
+
+def test_an_exchange_without_a_transcript_replays_the_user_audio() -> None:
+    pcm = np.array([1, -2, 3], dtype=np.int16)
+    user, agent = exchange_items(4, None, pcm, "Your order shipped.")
+    assert user["id"] == "replay_4_user" and user["role"] == "user"
+    part = user["content"][0]
+    assert part["type"] == "input_audio"
+    assert np.frombuffer(base64.b64decode(part["audio"]), "<i2").tolist() == [1, -2, 3]
+    assert agent["content"] == [{"type": "output_text", "text": "Your order shipped."}]
 
 
 @pytest.mark.cloud

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voicelab.datasets.types import Turn
 from voicelab.error_mapping import as_voicelab_error
-from voicelab.errors import VoicelabError
+from voicelab.errors import ServiceError, VoicelabError
 from voicelab.timeline import TimelineRecorder
 from voicelab.turn_result import ToolCall, TurnResult
 
@@ -41,4 +41,5 @@ def error_result(
         error=describe_error(error, mapped, turn, timeout_s),
         error_type=type(mapped).__name__,
         error_transient=mapped.transient,
+        retry_after_s=mapped.retry_after_s if isinstance(mapped, ServiceError) else None,
     )

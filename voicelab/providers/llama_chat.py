@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
+from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
@@ -26,8 +27,6 @@ from voicelab.providers.tool_grammar import (
     select_tools,
     tool_prompt,
 )
-
-Chunk = dict[str, Any]
 
 
 def _text_of(content: Any) -> str:
@@ -130,13 +129,7 @@ class LlamaChatEngine:
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
-            return {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": self.model_name,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
+            return completion_chunk(completion_id, created, self.model_name, delta, finish)
 
         pieces = self._llm.create_chat_completion(
             messages=messages,
@@ -191,31 +184,8 @@ class LlamaChatEngine:
 
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
-        return completion_from_chunks(self.stream(request))
+        return fold_chunks(self.stream(request))
 
-
-def completion_from_chunks(chunks: Iterable[Chunk]) -> dict[str, Any]:
-    """The ``chat.completion`` a stream of ``chat.completion.chunk`` dicts adds up to."""
-    content, finish, usage, first = "", "stop", None, None
-    calls: list[dict[str, Any]] = []
-    for c in chunks:
-        first = first or c
-        if c.get("usage"):
-            usage = c["usage"]
-        for choice in c["choices"]:
-            content += choice["delta"].get("content") or ""
-            calls.extend(choice["delta"].get("tool_calls") or [])
-            finish = choice.get("finish_reason") or finish
-    if first is None:
-        raise ModelError("the chat model produced no output")
-    message: dict[str, Any] = {"role": "assistant", "content": content or None}
-    if calls:
-        message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
-    return {
-        "id": first["id"],
-        "object": "chat.completion",
-        "created": first["created"],
-        "model": first["model"],
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": usage,
-    }
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``complete`` in a worker thread that stops when this coroutine is cancelled."""
+        return fold_chunks([chunk async for chunk in self.astream(request)])

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from voicelab.errors import ConfigError
 from voicelab.processing_time import report_processing_time
+from voicelab.rate_limits import limit_request
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -55,8 +56,9 @@ class OpenAIEndpoint:
         )
 
     def client(self) -> AsyncOpenAI:
-        """A fresh ``AsyncOpenAI`` client for this endpoint, reporting each response's
-        server processing time (``openai-processing-ms``) to the listener of the calling task."""
+        """A fresh ``AsyncOpenAI`` client for this endpoint: each request waits for the run's
+        rate limits (``voicelab.rate_limits``), each response's server processing time
+        (``openai-processing-ms``) goes to the listener of the calling task."""
         from openai import AsyncOpenAI, DefaultAsyncHttpxClient  # `import voicelab` stays light
 
         return AsyncOpenAI(
@@ -64,5 +66,7 @@ class OpenAIEndpoint:
             base_url=self.base_url,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
-            http_client=DefaultAsyncHttpxClient(event_hooks={"response": [report_processing_time]}),
+            http_client=DefaultAsyncHttpxClient(
+                event_hooks={"request": [limit_request], "response": [report_processing_time]}
+            ),
         )

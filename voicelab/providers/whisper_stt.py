@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from agents.voice import (
     STTModelSettings,
 )
 
+from voicelab._async import iterate_in_thread
 from voicelab.audio import AudioClip, clip_from_array, resample
 from voicelab.audio_formats import WHISPER_RATE_HZ
 from voicelab.errors import ModelError
@@ -60,6 +60,12 @@ class FasterWhisperSTTModel(STTModel):
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Whisper failed on {clip.source}: {e}") from e
 
+    async def atranscribe_clip(self, clip: AudioClip) -> str:
+        """``transcribe_clip`` in a worker thread that stops between segments when this
+        coroutine is cancelled (a client that left)."""
+        texts = [text async for text in iterate_in_thread(lambda: self.segment_texts(clip))]
+        return " ".join(texts).strip()
+
     async def transcribe(
         self,
         input: AudioInput,
@@ -68,7 +74,7 @@ class FasterWhisperSTTModel(STTModel):
         trace_include_sensitive_audio_data: bool,
     ) -> str:
         clip = clip_from_array(input.buffer, input.frame_rate, source="AudioInput")
-        return await asyncio.to_thread(self.transcribe_clip, clip)
+        return await self.atranscribe_clip(clip)
 
     async def create_session(
         self,

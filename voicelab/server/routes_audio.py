@@ -9,9 +9,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from voicelab._async import iterate_in_thread
 from voicelab._sse import sse
-from voicelab.audio import AudioClip, decode_audio_bytes
+from voicelab.audio import decode_audio_bytes
 from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ServerRequestError
 from voicelab.server.bodies import form_body, json_body
@@ -55,7 +54,7 @@ async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) 
             "audio_too_short",
             "file",
         )
-    text = await unless_client_leaves(request, _transcript(state, clip))
+    text = await unless_client_leaves(request, state.stt.atranscribe_clip(clip))
     usage = {"type": "duration", "seconds": round(clip.duration_s, 3)}
     if str(form.get("stream") or "false").lower() == "true":
         events = _transcript_events(text, usage)
@@ -69,12 +68,6 @@ async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) 
              "text": text, "segments": [segment], "usage": usage}
         )  # fmt: skip
     return JSONResponse({"text": text, "usage": usage})
-
-
-async def _transcript(state: ServerState, clip: AudioClip) -> str:
-    """Whisper's transcript, decoded in a thread that stops between segments if cancelled."""
-    texts = [text async for text in iterate_in_thread(lambda: state.stt.segment_texts(clip))]
-    return " ".join(texts).strip()
 
 
 async def _transcript_events(text: str, usage: dict[str, object]) -> AsyncIterator[bytes]:
@@ -113,7 +106,7 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
             "unsupported_format",
             "response_format",
         )
-    pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
+    pcm = state.tts.astream_pcm16(text)
     chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
     media = "audio/wav" if response_format == "wav" else PCM_MEDIA_TYPE
     return await stream_response(request, chunks, plan, media)

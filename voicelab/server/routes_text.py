@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from voicelab._sse import sse
 from voicelab.errors import ServerRequestError
 from voicelab.providers.chat_sse import chat_completion_sse
-from voicelab.providers.llama_chat import completion_from_chunks
 from voicelab.server.bodies import json_body
 from voicelab.server.endpoint import prefetched, stream_response, unless_client_leaves
 from voicelab.server.faults import FaultPlan
@@ -43,15 +42,10 @@ async def chat_completions(request: Request, state: ServerState, plan: FaultPlan
     validate_chat_request(body)
     model = body["model"]
     if not body.get("stream"):
-        completion = await unless_client_leaves(request, _completion(state, body))
+        completion = await unless_client_leaves(request, state.chat.acomplete(body))
         return JSONResponse({**completion, "model": model})
     events = chat_completion_sse(state.chat, body, model)
     return await stream_response(request, events, plan, "text/event-stream")
-
-
-async def _completion(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
-    """A whole completion, generated in a thread that stops if this coroutine is cancelled."""
-    return completion_from_chunks([chunk async for chunk in state.chat.astream(body)])
 
 
 def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:

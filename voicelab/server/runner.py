@@ -80,6 +80,7 @@ class LocalServer:
             self._server.should_exit = True
             self._thread.join(timeout=30)
         self._server = self._thread = None
+        self.state.request_log.close()
 
     def __enter__(self) -> LocalServer:
         return self.start()

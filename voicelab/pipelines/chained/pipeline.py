@@ -153,6 +153,7 @@ class ChainedPipeline:
         recorder = TimelineRecorder(self.clock)
         state.probe.begin_turn(recorder)
         state.stt.last_transcript = None
+        state.workflow.discard()
         playback = PlaybackRecorder(recorder, PCM_RATE_HZ, self.config.audible_threshold_dbfs)
         clip: AudioClip | None = None
         try:
@@ -179,9 +180,11 @@ class ChainedPipeline:
                 raise PipelineError("no user turn was detected in the audio (no transcript)")
             with state.probe.harness():
                 agent_audio = playback.finish()
-                return self._result(
+                done = self._result(
                     turn, state, recorder, clip, result.total_output_text, agent_audio
                 )
+            state.workflow.commit()
+            return done
         except Exception as e:
             return error_result(
                 turn,

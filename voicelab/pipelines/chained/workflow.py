@@ -16,7 +16,11 @@ from voicelab.turn_result import ToolCall, parse_tool_arguments
 
 
 class RecordingAgentWorkflow(VoiceWorkflowBase):
-    """Like the SDK's ``SingleAgentVoiceWorkflow``, but reports what the agent did to a probe."""
+    """Like the SDK's ``SingleAgentVoiceWorkflow``, but reports what the agent did to a probe.
+
+    A turn's exchange joins the history only when the pipeline ``commit``s it, once the whole
+    turn (speech included) has succeeded: a failed attempt, retried, is in the history once.
+    """
 
     def __init__(
         self, agent: Agent[Any], probe: TurnProbe, run_config: RunConfig, max_turns: int
@@ -26,6 +30,7 @@ class RecordingAgentWorkflow(VoiceWorkflowBase):
         self._run_config = run_config
         self._max_turns = max_turns
         self._history: list[TResponseInputItem] = []
+        self._pending: tuple[list[TResponseInputItem], Agent[Any]] | None = None
         self.last_usage: SDKUsage | None = None
 
     async def run(self, transcription: str) -> AsyncIterator[str]:
@@ -46,9 +51,23 @@ class RecordingAgentWorkflow(VoiceWorkflowBase):
                 yield event.data.delta
             elif event.type == "run_item_stream_event":
                 self._record_item(event.name, event.item, calls)
-        self._history = result.to_input_list()
-        self._agent = result.last_agent
+        self._pending = (result.to_input_list(), result.last_agent)
         self.last_usage = result.context_wrapper.usage
+
+    @property
+    def history(self) -> list[TResponseInputItem]:
+        """The committed conversation so far, as the agent's input items."""
+        return list(self._history)
+
+    def commit(self) -> None:
+        """Keep the last run's exchange: its turn succeeded."""
+        if self._pending is not None:
+            self._history, self._agent = self._pending
+        self._pending = None
+
+    def discard(self) -> None:
+        """Forget an uncommitted exchange (its turn failed; a retry runs it again)."""
+        self._pending = None
 
     def _record_item(self, name: str, item: Any, calls: dict[str, int]) -> None:
         with self._probe.harness():

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from voicelab.audio_formats import PCM_RATE_HZ, realtime_pcm_format
 from voicelab.clock import Clock, PerfCounterClock
 from voicelab.config_io import config_to_dict
 from voicelab.datasets.types import Turn
-from voicelab.errors import PipelineTimeoutError
+from voicelab.errors import PipelineTimeoutError, RemoteTimeoutError
 from voicelab.pipelines.feeding import feed_pcm16
 from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
@@ -32,9 +33,11 @@ from voicelab.pipelines.realtime.agent import SessionAgent, session_agent
 from voicelab.pipelines.realtime.backend import detect_backend, realtime_url, url_backend
 from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.pipelines.realtime.connection import RealtimeSocket
+from voicelab.pipelines.realtime.replay import Item, exchange_items, replay
 from voicelab.pipelines.realtime.turn import RealtimeTurn
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.rate_limits import limit_realtime
 from voicelab.redact import redact_text
 from voicelab.speech_check import require_speech
 from voicelab.timeline import TimelineRecorder
@@ -49,9 +52,13 @@ class RealtimeConversation:
     probe: TurnProbe
     socket: RealtimeSocket | None = None
     broken: str | None = None
-    """Why the socket was given up; the next turn opens a new session (without the history)."""
+    """Why the socket was given up; the next turn (or its retry) opens a new session."""
     sessions: int = 0
-    """Sessions opened so far; above 1, later turns lost the context of earlier ones."""
+    """Sessions opened so far; a reopened one is told the finished exchanges first."""
+    exchanges: list[Item] = field(default_factory=list)
+    """The finished turns as message items, replayed into a reopened session."""
+    finished_turns: int = 0
+    """Turns of this conversation that succeeded (the index of the next exchange)."""
     session_backend: str | None = None
     """The backend the latest ``session.created`` named."""
     rate_limits: list[Mapping[str, Any]] | None = None
@@ -84,6 +91,8 @@ class RealtimePipeline:
         self.clock: Clock = clock or PerfCounterClock()
         self._name = name
         self._secrets = [endpoint.api_key] if endpoint.api_key else []
+        self._host = urlsplit(realtime_url(endpoint, self.url)).netloc
+        """Where sessions go, the key of the realtime rate limit."""
 
     @property
     def name(self) -> str:
@@ -150,10 +159,23 @@ class RealtimePipeline:
         if state.socket is not None:
             await state.socket.close()
         state.socket = None
+        await limit_realtime(self._host)
         socket = await RealtimeSocket.open(
             self.endpoint, self.url, self.config.model, self.session_config(),
             clock=self.clock, timeout_s=self.config.connect_timeout_s, meter=state.probe.harness,
         )  # fmt: skip
+        if state.exchanges:
+            try:
+                async with asyncio.timeout(self.config.connect_timeout_s):
+                    await replay(socket, state.exchanges)
+            except BaseException as e:
+                await socket.close()
+                if isinstance(e, TimeoutError):
+                    raise RemoteTimeoutError(
+                        f"the reopened realtime session did not take the conversation so far "
+                        f"within {self.config.connect_timeout_s:g} s"
+                    ) from e
+                raise
         state.socket, state.broken = socket, None
         state.sessions += 1
         state.session_backend = socket.backend
@@ -196,7 +218,12 @@ class RealtimePipeline:
                 if state.socket is not None:
                     state.rate_limits = state.socket.rate_limits or state.rate_limits
             with state.probe.harness():
-                return self._result(turn, state, recorder, clip, collected)
+                done = self._result(turn, state, recorder, clip, collected)
+                state.exchanges += exchange_items(
+                    state.finished_turns, done.user_transcript, pcm, done.agent_text
+                )
+                state.finished_turns += 1
+                return done
         except Exception as e:
             state.broken = f"{type(e).__name__}: {e}"
             if state.socket is not None:  # stop the server working on a turn given up
@@ -231,6 +258,7 @@ class RealtimePipeline:
         if socket is None or socket.closed or state.broken is not None:
             socket = await self._open(state)
         socket.discard_pending()
+        await limit_realtime(self._host)  # the turn's first response
         feeding = asyncio.create_task(self._feed(socket, pcm, recorder))
         answering = asyncio.create_task(self._answer(socket, state, collected))
         try:
@@ -279,6 +307,7 @@ class RealtimePipeline:
             if collected.follow_up_due:
                 collected.follow_up_due = False
                 rounds += 1
+                await limit_realtime(self._host)
                 await socket.send(
                     {
                         "type": "response.create",

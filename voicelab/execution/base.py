@@ -1,0 +1,31 @@
+"""What every executor offers the runner, and what the runner offers every executor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from voicelab.datasets.types import Conversation
+from voicelab.execution.conversation import TurnOutcome
+
+
+class RunSink(Protocol):
+    """The driver's side of a run: it persists what the executor hands over, in the driver."""
+
+    def turn_done(self, outcome: TurnOutcome) -> None:
+        """Persist one finished turn (its row, its audio) before the next is reported."""
+        ...
+
+    def conversation_done(
+        self, conversation: Conversation, outcomes: Sequence[TurnOutcome]
+    ) -> None:
+        """Persist what needs the whole conversation (its stereo recording)."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs conversations, each one's turns in order, reporting every outcome to the sink."""
+
+    async def run(self, conversations: Sequence[Conversation], sink: RunSink) -> None:
+        """Run ``conversations``; return once every one has been reported to ``sink``."""
+        ...
