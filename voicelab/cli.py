@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--faults", help="TOML fault-injection file (see voicelab/server/faults.py)")
     serve.add_argument("--fault-seed", type=int, help="seed of the injected faults' random choices")
+    serve.add_argument(
+        "--backend", choices=("local", "synthetic"), default="local",
+        help="local: the embedded models (default); synthetic: fixed answers at once, no models "
+        "(load and fault tests)",
+    )  # fmt: skip
+    serve.add_argument("--request-log", help="append one JSON line per request to this file")
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     dsub = datasets.add_subparsers(dest="datasets_command", required=True)
@@ -241,8 +247,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.fault_seed is not None:
         faults = replace(faults, seed=args.fault_seed)
     api_key = args.api_key or os.environ.get("VOICELAB_SERVER_API_KEY") or None
-    config = ServerConfig(host=args.host, port=args.port, api_key=api_key, faults=faults)
-    print("voicelab serve: loading the embedded models ...", flush=True)
+    config = ServerConfig(
+        host=args.host, port=args.port, api_key=api_key, faults=faults, backend=args.backend,
+        request_log=Path(args.request_log) if args.request_log else None,
+    )  # fmt: skip
+    what = "the embedded models" if args.backend == "local" else "the synthetic backend (no models)"
+    print(f"voicelab serve: loading {what} ...", flush=True)
     server = LocalServer(config).start()
     print(f"voicelab serve: listening on {server.base_url}", flush=True)
     print(f"  export OPENAI_BASE_URL={server.base_url}")

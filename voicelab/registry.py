@@ -50,6 +50,7 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
 def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.openai_models import openai_agent_model, openai_voice_models
+    from voicelab.providers.server_backend import http_backend
 
     assert isinstance(config, ChainedOpenAIConfig)
     endpoint = config.endpoint(api_key)
@@ -62,7 +63,7 @@ def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipe
         agent_model_name=config.llm_model,
         tts_model=tts,
         config=config,
-        backend=endpoint.backend,
+        backend=http_backend(endpoint),
     )
 
 

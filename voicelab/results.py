@@ -28,7 +28,7 @@ _ID_COLUMNS = [
     Column("run_id", "string", "name of the run folder"),
     Column("pipeline", "string", "pipeline name, e.g. chained-local"),
     Column("architecture", "string", "chained or realtime"),
-    Column("backend", "string", "local, openai, or local-cascade (a local realtime stand-in)"),
+    Column("backend", "string", "local, openai, local-server / local-cascade, synthetic..."),
     Column("tool_choice", "string", "the agent's tool_choice the pipeline actually used"),
     Column("config_hash", "string", "hash of the pipeline's resolved configuration"),
     Column("dataset", "string", "dataset name"),

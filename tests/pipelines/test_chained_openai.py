@@ -57,7 +57,7 @@ async def test_demo_turn_through_both_agent_apis(
     frame = await run_dataset(_openai_pipeline(server.base_url, api), dataset, tmp_path / api)
     assert frame["error"].isna().all(), frame["error"].dropna().tolist()
     first = frame.iloc[0]
-    assert first["pipeline"] == "chained-openai" and first["backend"] == "openai-compatible"
+    assert first["pipeline"] == "chained-openai" and first["backend"] == "local-server"
     assert "lookup_order" in first["tool_calls"] and "452" in first["tool_calls"]
     assert first["agent_audio_s"] > 0.3 and first["voice_to_voice_s"] > 0
     assert 0 < first["stt_server_s"] < first["stt_s"]  # the server's share of each stage

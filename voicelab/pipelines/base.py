@@ -36,7 +36,7 @@ class Pipeline(Protocol):
 
     @property
     def backend(self) -> str:
-        """Who serves the models: "local", "openai", "openai-compatible", "local-cascade"..."""
+        """Who serves the models: "local", "openai", "local-server", "synthetic"..."""
         ...
 
     def models(self) -> Mapping[str, str]:

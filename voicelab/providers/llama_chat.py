@@ -6,6 +6,7 @@ agent's model is driven through the SDK's own ``OpenAIChatCompletionsModel`` in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 
 from voicelab._async import iterate_in_thread
 from voicelab.errors import ModelError
+from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
@@ -26,8 +28,6 @@ from voicelab.providers.tool_grammar import (
     select_tools,
     tool_prompt,
 )
-
-Chunk = dict[str, Any]
 
 
 def _text_of(content: Any) -> str:
@@ -130,13 +130,7 @@ class LlamaChatEngine:
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
-            return {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": self.model_name,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
+            return completion_chunk(completion_id, created, self.model_name, delta, finish)
 
         pieces = self._llm.create_chat_completion(
             messages=messages,
@@ -189,25 +183,8 @@ class LlamaChatEngine:
 
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
-        content, finish, usage, first = "", "stop", None, None
-        calls: list[dict[str, Any]] = []
-        for c in self.stream(request):
-            first = first or c
-            if c.get("usage"):
-                usage = c["usage"]
-            for choice in c["choices"]:
-                content += choice["delta"].get("content") or ""
-                calls.extend(choice["delta"].get("tool_calls") or [])
-                finish = choice.get("finish_reason") or finish
-        assert first is not None
-        message: dict[str, Any] = {"role": "assistant", "content": content or None}
-        if calls:
-            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
-        return {
-            "id": first["id"],
-            "object": "chat.completion",
-            "created": first["created"],
-            "model": self.model_name,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": usage,
-        }
+        return fold_chunks(self.stream(request))
+
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``complete`` in a worker thread."""
+        return await asyncio.to_thread(self.complete, request)

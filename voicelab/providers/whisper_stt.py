@@ -54,6 +54,10 @@ class FasterWhisperSTTModel(STTModel):
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Whisper failed on {clip.source}: {e}") from e
 
+    async def atranscribe_clip(self, clip: AudioClip) -> str:
+        """``transcribe_clip`` in a worker thread."""
+        return await asyncio.to_thread(self.transcribe_clip, clip)
+
     async def transcribe(
         self,
         input: AudioInput,

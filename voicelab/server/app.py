@@ -11,10 +11,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from voicelab.server.auth import BearerKeyMiddleware
+from voicelab.server.backend_header import BackendHeaderMiddleware
 from voicelab.server.catalog import ALL_MODELS
 from voicelab.server.endpoint import route
 from voicelab.server.faults import FaultPlan
 from voicelab.server.realtime.route import realtime_endpoint
+from voicelab.server.request_log import RequestLogMiddleware
 from voicelab.server.routes_audio import speech, transcriptions
 from voicelab.server.routes_text import chat_completions, responses
 from voicelab.server.state import ServerConfig, ServerState
@@ -46,7 +48,11 @@ def create_app(config: ServerConfig | None = None, state: ServerState | None = N
             Route("/v1/responses", route("responses", responses), methods=["POST"]),
             WebSocketRoute("/v1/realtime", realtime_endpoint),
         ],
-        middleware=[Middleware(BearerKeyMiddleware, api_key=state.config.api_key)],
+        middleware=[
+            Middleware(BackendHeaderMiddleware, label=state.backend.label),
+            Middleware(RequestLogMiddleware, log=state.request_log),
+            Middleware(BearerKeyMiddleware, api_key=state.config.api_key),
+        ],
     )
     app.state.voicelab = state
     return app

@@ -16,6 +16,7 @@ from voicelab.errors import AudioError, ConfigError, ModelError, ServerRequestEr
 from voicelab.processing_time import PROCESSING_MS_HEADER, processing_ms_value
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
 from voicelab.server.http_errors import error_response, injected_error
+from voicelab.server.request_log import ENDPOINT_SCOPE_KEY
 from voicelab.server.state import ServerState
 from voicelab.server.streams import faulted
 
@@ -33,6 +34,7 @@ def route(endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
 
     async def wrapped(request: Request) -> Response:
         started_ns = time.perf_counter_ns()
+        request.scope[ENDPOINT_SCOPE_KEY] = endpoint
         state: ServerState = request.app.state.voicelab
         try:
             header = request.headers.get(FAULT_HEADER)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from collections.abc import AsyncIterator
 
@@ -10,7 +9,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from voicelab._async import iterate_in_thread
 from voicelab._sse import sse
 from voicelab.audio import decode_audio_bytes
 from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, PCM_SAMPLE_BYTES
@@ -52,7 +50,7 @@ async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) 
             "response_format",
         )
     clip = decode_audio_bytes(await upload.read(), source=upload.filename or "upload")
-    text = await asyncio.to_thread(state.stt.transcribe_clip, clip)
+    text = await state.stt.atranscribe_clip(clip)
     usage = {"type": "duration", "seconds": round(clip.duration_s, 3)}
     if str(form.get("stream") or "false").lower() == "true":
         return await stream_response(_transcript_events(text, usage), plan, "text/event-stream")
@@ -103,7 +101,7 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
             "unsupported_format",
             "response_format",
         )
-    pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
+    pcm = state.tts.astream_pcm16(text)
     chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
     media = "audio/wav" if response_format == "wav" else PCM_MEDIA_TYPE
     return await stream_response(chunks, plan, media)

@@ -7,7 +7,6 @@ shapes the SDK and the ``openai`` client parse.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -57,7 +56,7 @@ async def chat_completions(request: Request, state: ServerState, plan: FaultPlan
     body = _chat_request(await json_body(request, state))
     model = body["model"]
     if not body.get("stream"):
-        completion = await asyncio.to_thread(state.chat.complete, body)
+        completion = await state.chat.acomplete(body)
         return JSONResponse({**completion, "model": model})
     events = chat_completion_sse(state.chat, body, model)
     return await stream_response(events, plan, "text/event-stream")

@@ -75,6 +75,7 @@ class LocalServer:
             self._server.should_exit = True
             self._thread.join(timeout=30)
         self._server = self._thread = None
+        self.state.request_log.close()
 
     def __enter__(self) -> LocalServer:
         return self.start()
@@ -103,6 +104,11 @@ class SubprocessServer:
     def output(self) -> str:
         """Everything the server printed so far."""
         return "".join(self._lines)
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     def __enter__(self) -> SubprocessServer:
         env = dict(os.environ)

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from voicelab._async import iterate_in_thread
 from voicelab.errors import ChannelClosedError
 from voicelab.server.realtime.channel import EventChannel
 from voicelab.server.realtime.conversation import Conversation
@@ -282,8 +280,7 @@ class CascadeResponse:
     async def _speak(self) -> None:
         """Synthesise sentences as they arrive and stream their audio in 100 ms deltas."""
         while (sentence := await self._sentences.get()) is not None:
-            synthesize = functools.partial(self._state.tts.synthesize_pcm16, sentence)
-            async with _closing(iterate_in_thread(synthesize)) as chunks:
+            async with _closing(self._state.tts.astream_pcm16(sentence)) as chunks:
                 async for pcm in chunks:
                     await self._send_audio(pcm)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -61,8 +62,8 @@ class RealtimeSession:
         kind: SessionKind,
         model: str | None,
     ) -> None:
-        backend = {"stt": state.stt.model_name, "llm": state.chat.model_name,
-                   "tts": state.tts.model_name}  # fmt: skip
+        backend = {"backend": state.backend.realtime_label, "stt": state.stt.model_name,
+                   "llm": state.chat.model_name, "tts": state.tts.model_name}  # fmt: skip
         self.session = default_session(kind, model, backend)
         self.conversation = Conversation()
         self._conversation_id = new_id("conv")
@@ -194,7 +195,11 @@ class RealtimeSession:
         self._transcribe_later(item, pcm)
 
     def _transcribe_later(self, item: Event, pcm: bytes, content_index: int = 0) -> None:
+        started = time.time(), time.perf_counter_ns()
         task = asyncio.create_task(self._transcribe(item, pcm, content_index))
+        task.add_done_callback(
+            lambda _: self._state.request_log.realtime_event("transcription", *started)
+        )
         self.conversation.transcribing(item["id"], task)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -206,7 +211,7 @@ class RealtimeSession:
         try:
             samples = np.frombuffer(pcm, dtype="<i2")
             clip = clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {item_id}")
-            text = await asyncio.to_thread(self._state.stt.transcribe_clip, clip)
+            text = await self._state.stt.atranscribe_clip(clip)
         except Exception as e:  # reported to the client as a failed transcription
             logger.warning("transcription of %s failed: %s", item_id, e)
             if report:
@@ -365,11 +370,13 @@ class RealtimeSession:
         return resolved
 
     async def _start_response(self, settings: ResponseSettings) -> None:
+        started = time.time(), time.perf_counter_ns()
         response = CascadeResponse(settings, self._state, self._channel, self.conversation)
         task = asyncio.create_task(response.run())
         self._response = (response, task)
 
         def finished(_: asyncio.Task[None]) -> None:
+            self._state.request_log.realtime_event("response.create", *started)
             if self._response is not None and self._response[0] is response:
                 self._response = None
 
