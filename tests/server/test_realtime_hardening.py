@@ -20,9 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from voicelab.server.realtime.session import RealtimeSession
 from voicelab.server.runner import LocalServer
-from voicelab.server.state import MAX_INPUT_BUFFER_BYTES
-
-pytestmark = pytest.mark.slow
+from voicelab.server.state import MAX_INPUT_BUFFER_BYTES, ServerConfig
 
 TIMEOUT_S = 60.0  # only stops a hung test; every wait below ends on an event
 TOOL: dict[str, Any] = {
@@ -32,6 +30,13 @@ TOOL: dict[str, Any] = {
     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
 }
 MANUAL_TURNS: dict[str, Any] = {"audio": {"input": {"turn_detection": None}}}
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> Iterator[LocalServer]:
+    """A server without model work, for everything that is not about the models."""
+    with LocalServer(ServerConfig(port=0, backend="synthetic")) as running:
+        yield running
 
 
 async def _next_of(socket: ClientConnection, kind: str) -> dict[str, Any]:
@@ -109,9 +114,9 @@ VAD = "session.audio.input.turn_detection"
     ],
 )  # fmt: skip
 async def test_absurd_settings_are_refused_and_change_nothing(
-    server: LocalServer, kind: str, payload: dict[str, Any], param: str
+    synthetic: LocalServer, kind: str, payload: dict[str, Any], param: str
 ) -> None:
-    async with _connect(server) as socket:
+    async with _connect(synthetic) as socket:
         await _next_of(socket, "session.created")
         before = await _update(socket, {"tools": [TOOL], "instructions": "Be brief."})
         body = {"session": {"type": "realtime", **payload}} if kind == "session.update" else (
@@ -127,10 +132,10 @@ async def test_absurd_settings_are_refused_and_change_nothing(
         assert await _update(socket, {}) == before
 
 
-async def test_input_buffer_is_capped_and_the_session_goes_on(server: LocalServer) -> None:
+async def test_input_buffer_is_capped_and_the_session_goes_on(synthetic: LocalServer) -> None:
     ten_mib = 10 * 1024 * 1024
     assert ten_mib < MAX_INPUT_BUFFER_BYTES < 2 * ten_mib
-    async with _connect(server) as socket:
+    async with _connect(synthetic) as socket:
         await _next_of(socket, "session.created")
         await _update(socket, MANUAL_TURNS)
         await _send(socket, "input_audio_buffer.append", audio=_b64_silence(ten_mib))
@@ -179,9 +184,9 @@ async def _wait_until(condition: Any, what: str, timeout_s: float = 10.0) -> Non
 
 
 async def test_closed_session_is_freed_without_the_garbage_collector(
-    server: LocalServer, no_gc: None
+    synthetic: LocalServer, no_gc: None
 ) -> None:
-    async with _connect(server) as socket:
+    async with _connect(synthetic) as socket:
         await _next_of(socket, "session.created")
         await _update(socket, MANUAL_TURNS)
         await _send(socket, "input_audio_buffer.append", audio=_b64_silence(480_000))
@@ -203,14 +208,14 @@ async def _session_with_audio(server: LocalServer, n_bytes: int) -> None:
 RSS_TOLERANCE_BYTES = 64 * 1024 * 1024
 
 
-async def test_rss_returns_to_baseline_after_100_sessions(server: LocalServer) -> None:
+async def test_rss_returns_to_baseline_after_100_sessions(synthetic: LocalServer) -> None:
     n_bytes = 4 * 1024 * 1024  # 87 s of 24 kHz PCM16 per session
     process = psutil.Process()
     for _ in range(5):  # warm up: the allocator's arenas, the thread pools, first-use caches
-        await _session_with_audio(server, n_bytes)
+        await _session_with_audio(synthetic, n_bytes)
     baseline = process.memory_info().rss
     for _ in range(100):
-        await _session_with_audio(server, n_bytes)
+        await _session_with_audio(synthetic, n_bytes)
     pass
     grown = process.memory_info().rss - baseline
     assert grown < RSS_TOLERANCE_BYTES, f"RSS grew {grown / 2**20:.0f} MiB over 100 sessions"
@@ -220,6 +225,7 @@ def _model_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "voicelab-model"]
 
 
+@pytest.mark.slow  # the local models: a long answer, streamed while the client leaves
 @pytest.mark.parametrize("how", ["abort", "close"])
 async def test_client_leaving_mid_response_stops_the_work(
     server: LocalServer, caplog: pytest.LogCaptureFixture, how: str
