@@ -177,7 +177,7 @@ class CascadeResponse:
 
     def _log_cut_short(self) -> None:
         """The one line a response stopped by a closed socket leaves (no traceback)."""
-        logger.info("realtime response %s stopped: %s mid-response", self.id,
+        logger.info("realtime response %s stopped mid-response: %s", self.id,
                     self._channel.close_reason)  # fmt: skip
 
     async def _send(self, event: Event) -> None:
