@@ -305,18 +305,19 @@ async def test_realtime_drop_still_applies(synthetic: LocalServer) -> None:
 
 def test_serve_synthetic_starts_without_models(tmp_path: Path) -> None:
     log = tmp_path / "requests.jsonl"
-    started = time.perf_counter()
     with SubprocessServer("--backend", "synthetic", "--request-log", str(log)) as served:
-        startup_s = time.perf_counter() - started
         response = httpx2.post(
             f"{served.base_url}/chat/completions",
             json={"model": "gpt-4o", "messages": [USER]},
             timeout=TIMEOUT_S,
         )
+        # the line is written once the response has gone out: wait for it, not for a time
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert response.json()["choices"][0]["message"]["content"] == SYNTHETIC_ANSWER
     assert response.headers[BACKEND_HEADER] == "synthetic"
     assert "synthetic backend (no models)" in served.output
-    assert startup_s < 30  # the interpreter and imports only; the local backend loads 3 models
     assert [json.loads(line)["endpoint"] for line in log.read_text().splitlines()] == ["chat"]
 
 

@@ -155,10 +155,12 @@ class CascadeResponse:
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if self._channel.closed.is_set() or task is None:
+                self._log_cut_short()
                 raise
             task.uncancel()  # cancelled on purpose: finish the response below
             status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
         except ChannelClosedError:
+            self._log_cut_short()
             return
         except Exception as e:  # a model failure ends this response, never the session
             logger.exception("realtime response %s failed", self.id)
@@ -172,6 +174,11 @@ class CascadeResponse:
             await self._finish(status, details)
         except ChannelClosedError:
             return
+
+    def _log_cut_short(self) -> None:
+        """The one line a response stopped by a closed socket leaves (no traceback)."""
+        logger.info("realtime response %s stopped mid-response: %s", self.id,
+                    self._channel.close_reason)  # fmt: skip
 
     async def _send(self, event: Event) -> None:
         await self._channel.send(event, in_response=True)
@@ -208,7 +215,7 @@ class CascadeResponse:
                             await self._on_tool_call(call)
             await self._end_message()
         finally:
-            if self._speaker is not None and not self._speaker.done():
+            if self._speaker is not None:  # stopped, and its outcome read even when it failed
                 self._speaker.cancel()
                 await asyncio.gather(self._speaker, return_exceptions=True)
 
