@@ -78,11 +78,15 @@ class PiperConfig:
     """Speaking-rate factor (>1 slower); None keeps the voice's own."""
     model_name: str | None = None
     """The name in rows; None: the embedded voice's, or ``local/<voice file stem>``."""
+    threads: int | None = None
+    """onnxruntime's intra-op threads; None keeps its default (one per physical core)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Piper voice")
         if self.length_scale is not None and self.length_scale <= 0:
             raise ConfigError("PiperConfig: length_scale must be positive")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError("PiperConfig: threads must be >= 1")
 
     @property
     def served_name(self) -> str:

@@ -32,9 +32,24 @@ def load_piper(config: PiperConfig) -> Any:
     """A ``piper.PiperVoice`` for ``config``."""
     piper = require("piper")
     try:
-        return piper.PiperVoice.load(config.model_path)
+        voice = piper.PiperVoice.load(config.model_path)
+        if config.threads is not None:  # piper's loader takes no session options
+            voice.session = _onnx_session(config.model_path, config.threads)
+        return voice
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelError(f"cannot load Piper voice from {config.model_path}: {e}") from e
+
+
+def _onnx_session(model_path: str, threads: int) -> Any:
+    """An onnxruntime CPU session using at most ``threads`` threads, none of them spinning."""
+    onnxruntime = require("onnxruntime")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        model_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 @lru_cache(maxsize=4)
