@@ -5,10 +5,25 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+# the stop event of the consumer a producer thread feeds (each thread has its own context)
+_CONSUMER_STOPPED: ContextVar[threading.Event | None] = ContextVar(
+    "voicelab_consumer_stopped", default=None
+)
+
+
+def consumer_gone() -> bool:
+    """In a producer run by ``iterate_in_thread``: whether its consumer has stopped reading.
+
+    A producer that works long between items (a tool call generated token by token before it
+    is yielded) checks this to stop at once rather than at its next item.
+    """
+    stopped = _CONSUMER_STOPPED.get()
+    return stopped is not None and stopped.is_set()
 
 
 async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
@@ -29,13 +44,20 @@ async def iterate_in_thread(make_iterator: Callable[[], Iterator[T]]) -> AsyncIt
         return True
 
     def produce() -> None:
+        _CONSUMER_STOPPED.set(stop)
+        iterator = None
         try:
-            for item in make_iterator():
+            iterator = make_iterator()
+            for item in iterator:
                 if not put(item) or stop.is_set():
                     return
             put(_DONE)
         except BaseException as e:  # re-raised in the consumer, which owns error handling
             put(_ThreadError(e))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:  # a generator: run its cleanup (locks) now, in this thread
+                close()
 
     worker = threading.Thread(target=produce, name="voicelab-model", daemon=True)
     worker.start()

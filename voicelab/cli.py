@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from voicelab.runner import RunOptions
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SERVER_KEY_ENV = "VOICELAB_SERVER_API_KEY"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C
 
 # Convenience flags of `voicelab run`: each sets the first of its config fields that the chosen
@@ -140,8 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     serve.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one")
     serve.add_argument(
-        "--api-key", help="require this bearer key (default $VOICELAB_SERVER_API_KEY; none: open)"
-    )
+        "--api-key-env", default=SERVER_KEY_ENV, metavar="NAME",
+        help=f"require the bearer key held in this environment variable (default "
+        f"${SERVER_KEY_ENV}; unset: no key needed). A key is never a flag: ps would show it",
+    )  # fmt: skip
+    serve.add_argument("--api-key", help=argparse.SUPPRESS)  # refused with a pointer, below
     serve.add_argument("--faults", help="TOML fault-injection file (see voicelab/server/faults.py)")
     serve.add_argument("--fault-seed", type=int, help="seed of the injected faults' random choices")
     serve.add_argument(
@@ -280,9 +284,9 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         if value is not None
     }
     experiment = replace(experiment, **overrides)
+    entry = pipeline_entry(experiment.pipeline)  # an unknown name is the first thing to say
     if experiment.dataset is None:
         raise ConfigError("no dataset: give --dataset, or a --config that names one")
-    entry = pipeline_entry(experiment.pipeline)
     fields = {f.name for f in dataclasses.fields(entry.config_class)}
     data = copy.deepcopy(dict(experiment.config))
     for flag, (paths, _) in _CONFIG_FLAGS.items():
@@ -349,17 +353,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     faults = load_fault_config(args.faults) if args.faults else FaultConfig()
     if args.fault_seed is not None:
         faults = replace(faults, seed=args.fault_seed)
-    api_key = args.api_key or os.environ.get("VOICELAB_SERVER_API_KEY") or None
+    if args.api_key is not None:
+        raise ConfigError(
+            "--api-key is not accepted: a key on the command line shows in `ps`; "
+            f"export {SERVER_KEY_ENV}=... (or name another variable with --api-key-env)"
+        )
+    api_key = os.environ.get(args.api_key_env) or None  # secrets are read here, at the edge
     config = ServerConfig(
         host=args.host, port=args.port, api_key=api_key, faults=faults, backend=args.backend,
         request_log=Path(args.request_log) if args.request_log else None,
     )  # fmt: skip
+    if api_key:
+        print(f"voicelab serve: requiring the key from ${args.api_key_env}", flush=True)
+    else:
+        print(f"voicelab serve: no key required (${args.api_key_env} is not set)", flush=True)
     what = "the embedded models" if args.backend == "local" else "the synthetic backend (no models)"
     print(f"voicelab serve: loading {what} ...", flush=True)
     server = LocalServer(config).start()
     print(f"voicelab serve: listening on {server.base_url}", flush=True)
     print(f"  export OPENAI_BASE_URL={server.base_url}")
-    key_hint = "<the key given to --api-key>" if api_key else "any-non-empty-string"
+    key_hint = f"${args.api_key_env}" if api_key else "any-non-empty-string"
     print(f"  export OPENAI_API_KEY={key_hint}")
     print(f"  realtime: {server.realtime_url}?model=gpt-realtime   (Ctrl-C stops)", flush=True)
     try:

@@ -51,6 +51,15 @@ class Experiment:
     run: Mapping[str, Any] = field(default_factory=dict)
     """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
 
+    def __post_init__(self) -> None:
+        turns = self.max_turns
+        if turns is not None and (
+            isinstance(turns, bool) or not isinstance(turns, int) or turns < 1
+        ):
+            raise ConfigError(
+                f"max_turns must be a positive integer (--max-turns N), not {turns!r}"
+            )
+
     def record(self) -> dict[str, Any]:
         """The experiment as JSON-ready data (``run.json``'s ``"experiment"``)."""
         return {
@@ -97,18 +106,19 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
         raise ConfigError(f"{where}: pipeline must be a name, not {pipeline!r}")
     if not isinstance(config, Mapping):
         raise ConfigError(f"{where}: config must be a table, not {config!r}")
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
-        raise ConfigError(f"{where}: max_turns must be a positive integer, not {max_turns!r}")
     run = data.get("run") or {}
     run_settings_from_dict(run, where)  # refused now, not when the run starts
-    return Experiment(
-        pipeline=pipeline,
-        dataset=_resolve_path(data.get("dataset"), base, "dataset"),
-        agent=_resolve_agent(data.get("agent"), base),
-        max_turns=max_turns,
-        config=dict(config),
-        run=dict(run),
-    )
+    try:
+        return Experiment(
+            pipeline=pipeline,
+            dataset=_resolve_path(data.get("dataset"), base, "dataset"),
+            agent=_resolve_agent(data.get("agent"), base),
+            max_turns=max_turns,
+            config=dict(config),
+            run=dict(run),
+        )
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -46,6 +46,19 @@ def test_serve_requires_the_key_and_never_prints_it(demo_data: Path, tmp_path: P
     assert "listening on" in served.output and "OPENAI_BASE_URL" in served.output
 
 
+def test_serve_takes_the_key_from_the_environment_and_never_shows_it() -> None:
+    """Started as the README says, the key is in no argv (what `ps` shows) and no output."""
+    with SubprocessServer(api_key=KEY) as served:
+        assert served.pid is not None
+        argv = Path(f"/proc/{served.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"serve" in argv and not any(KEY.encode() in arg for arg in argv)
+        assert "requiring the key from $VOICELAB_SERVER_API_KEY" in served.output
+        assert httpx2.get(f"{served.base_url}/models").status_code == 401
+        ok = httpx2.get(f"{served.base_url}/models", headers={"Authorization": f"Bearer {KEY}"})
+        assert ok.status_code == 200
+    assert KEY not in served.output
+
+
 def test_serve_refuses_a_public_interface_unless_asked() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "voicelab.cli", "serve", "--host", "0.0.0.0"],

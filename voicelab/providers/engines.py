@@ -1,12 +1,13 @@
 """The three engines behind ``voicelab serve``: what its routes and realtime cascade call.
 
-The embedded models (faster-whisper, piper, llama.cpp) implement them, and so does the synthetic
-load backend (``voicelab.server.synthetic``), which answers at once without a model.
+The embedded models (faster-whisper, piper, llama.cpp) implement them, running their blocking
+inference in worker threads; so does the synthetic load backend (``voicelab.server.synthetic``),
+which answers at once on the event loop. Each engine decides where its work runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from voicelab.audio import AudioClip
@@ -21,8 +22,8 @@ class TranscriptionEngine(Protocol):
         """The name the engine reports (in realtime sessions)."""
         ...
 
-    def transcribe_clip(self, clip: AudioClip) -> str:
-        """Blocking: the clip's transcript."""
+    async def atranscribe_clip(self, clip: AudioClip) -> str:
+        """The clip's transcript, without blocking the event loop."""
         ...
 
 
@@ -34,8 +35,9 @@ class SpeechEngine(Protocol):
         """The name the engine reports (in realtime sessions)."""
         ...
 
-    def synthesize_pcm16(self, text: str) -> Iterator[bytes]:
-        """Blocking: PCM16 chunks (24 kHz mono) as they are ready."""
+    def astream_pcm16(self, text: str) -> AsyncIterator[bytes]:
+        """PCM16 chunks (24 kHz mono) as they are ready, without blocking the event loop; the
+        work stops when the consumer closes the iterator."""
         ...
 
 
@@ -47,14 +49,10 @@ class ChatEngine(Protocol):
         """The name the engine reports (in chunks and realtime sessions)."""
         ...
 
-    def stream(self, request: Mapping[str, Any]) -> Iterator[Chunk]:
-        """Blocking: the chunks of the answer."""
-        ...
-
     def astream(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
         """The chunks of the answer, without blocking the event loop."""
         ...
 
-    def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """Blocking: the whole ``chat.completion``."""
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The whole ``chat.completion``, without blocking the event loop."""
         ...

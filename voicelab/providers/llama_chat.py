@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-from voicelab._async import iterate_in_thread
+from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.local_config import LlamaConfig
@@ -145,6 +145,8 @@ class LlamaChatEngine:
         finish = "stop"
         is_call = False
         for piece in pieces:
+            if consumer_gone():  # nobody reads on: stop generating (a call yields only at its end)
+                return
             choice = piece["choices"][0]
             text = choice["delta"].get("content") or ""
             if choice.get("finish_reason"):
@@ -183,3 +185,7 @@ class LlamaChatEngine:
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
         return fold_chunks(self.stream(request))
+
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``complete`` in a worker thread that stops when this coroutine is cancelled."""
+        return fold_chunks([chunk async for chunk in self.astream(request)])

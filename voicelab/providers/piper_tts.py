@@ -53,8 +53,12 @@ class PiperTTSModel(TTSModel):
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Piper failed to synthesise {len(text)} characters: {e}") from e
 
+    def astream_pcm16(self, text: str) -> AsyncIterator[bytes]:
+        """``synthesize_pcm16`` in a worker thread, chunks yielded as they are made."""
+        return iterate_in_thread(lambda: self.synthesize_pcm16(text))
+
     async def run(self, text: str, settings: TTSModelSettings) -> AsyncIterator[bytes]:
-        async for pcm in iterate_in_thread(lambda: self.synthesize_pcm16(text)):
+        async for pcm in self.astream_pcm16(text):
             yield pcm
 
     def describe(self) -> dict[str, Any]:

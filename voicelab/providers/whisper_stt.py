@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 from agents.voice import (
@@ -13,6 +13,7 @@ from agents.voice import (
     STTModelSettings,
 )
 
+from voicelab._async import iterate_in_thread
 from voicelab.audio import AudioClip, clip_from_array, resample
 from voicelab.audio_formats import WHISPER_RATE_HZ
 from voicelab.errors import ModelError
@@ -39,6 +40,10 @@ class FasterWhisperSTTModel(STTModel):
 
     def transcribe_clip(self, clip: AudioClip) -> str:
         """Blocking: resample to 16 kHz and decode greedily; returns the joined segment texts."""
+        return " ".join(self.segment_texts(clip)).strip()
+
+    def segment_texts(self, clip: AudioClip) -> Iterator[str]:
+        """Blocking: each ~30 s segment's text as it is decoded (stop early by not reading on)."""
         audio = resample(clip, WHISPER_RATE_HZ).samples
         try:
             with self._lock:
@@ -50,9 +55,16 @@ class FasterWhisperSTTModel(STTModel):
                     without_timestamps=True,
                     condition_on_previous_text=False,
                 )
-                return " ".join(s.text.strip() for s in segments).strip()
+                for segment in segments:
+                    yield segment.text.strip()
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"Whisper failed on {clip.source}: {e}") from e
+
+    async def atranscribe_clip(self, clip: AudioClip) -> str:
+        """``transcribe_clip`` in a worker thread that stops between segments when this
+        coroutine is cancelled (a client that left)."""
+        texts = [text async for text in iterate_in_thread(lambda: self.segment_texts(clip))]
+        return " ".join(texts).strip()
 
     async def transcribe(
         self,
@@ -62,7 +74,7 @@ class FasterWhisperSTTModel(STTModel):
         trace_include_sensitive_audio_data: bool,
     ) -> str:
         clip = clip_from_array(input.buffer, input.frame_rate, source="AudioInput")
-        return await asyncio.to_thread(self.transcribe_clip, clip)
+        return await self.atranscribe_clip(clip)
 
     async def create_session(
         self,

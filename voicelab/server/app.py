@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from voicelab.errors import ServerRequestError
 from voicelab.server.auth import BearerKeyMiddleware
 from voicelab.server.backend_header import BackendHeaderMiddleware
 from voicelab.server.catalog import ALL_MODELS
 from voicelab.server.endpoint import route
 from voicelab.server.faults import FaultPlan
+from voicelab.server.http_errors import error_response
 from voicelab.server.realtime.route import realtime_endpoint
 from voicelab.server.request_log import RequestLogMiddleware
 from voicelab.server.routes_audio import speech, transcriptions
@@ -30,6 +33,16 @@ async def list_models(request: Request, state: ServerState, plan: FaultPlan) -> 
         for name in sorted(ALL_MODELS)
     ]
     return JSONResponse({"object": "list", "data": data})
+
+
+async def routing_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and wrong methods (405) in OpenAI's error shape, as its API says."""
+    assert isinstance(exc, HTTPException)
+    what = "Invalid URL" if exc.status_code == 404 else "Invalid method for URL"
+    message = f"{what} ({request.method} {request.url.path})"
+    return error_response(
+        ServerRequestError(exc.status_code, message), dict(exc.headers or {}) or None
+    )
 
 
 def create_app(config: ServerConfig | None = None, state: ServerState | None = None) -> Starlette:
@@ -53,6 +66,7 @@ def create_app(config: ServerConfig | None = None, state: ServerState | None = N
             Middleware(RequestLogMiddleware, log=state.request_log),
             Middleware(BearerKeyMiddleware, api_key=state.config.api_key),
         ],
+        exception_handlers={HTTPException: routing_error},
     )
     app.state.voicelab = state
     return app

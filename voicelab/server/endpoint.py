@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from voicelab.errors import AudioError, ConfigError, ModelError, ServerRequestError
 from voicelab.processing_time import PROCESSING_MS_HEADER, processing_ms_value
+from voicelab.server.bodies import BodyRefusedError
 from voicelab.server.faults import FAULT_HEADER, FaultPlan, parse_fault_header
 from voicelab.server.http_errors import error_response, injected_error
 from voicelab.server.request_log import ENDPOINT_SCOPE_KEY
 from voicelab.server.state import ServerState
-from voicelab.server.streams import faulted
+from voicelab.server.streams import ClosingStreamingResponse, faulted
 
+T = TypeVar("T")
 logger = logging.getLogger("voicelab.server")
 Handler = Callable[[Request, ServerState, FaultPlan], Awaitable[Response]]
 
@@ -68,9 +69,15 @@ async def _handle(
     try:
         response = await handler(request, state, plan)
     except ServerRequestError as e:
-        return error_response(e)
+        # a body refused unread (too large, too slow, malformed) leaves the connection unusable
+        return error_response(
+            e, {"connection": "close"} if isinstance(e, BodyRefusedError) else None
+        )
     except (AudioError, ModelError) as e:
         return error_response(ServerRequestError(400, str(e), type(e).__name__))
+    except (ClientGone, ClientDisconnect):
+        logger.info("%s %s: the client left; its work stopped", request.method, request.url.path)
+        return Response(status_code=499)  # never sent: nobody is there to read it
     except Exception as e:  # a bug must still answer, in the API's shape
         logger.exception("internal error on %s", endpoint)
         return error_response(
@@ -87,72 +94,68 @@ def _as_disturbed_stream(response: Response, plan: FaultPlan) -> StreamingRespon
     async def body() -> AsyncIterator[bytes]:
         yield bytes(response.body)
 
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         faulted(body(), plan),
         status_code=response.status_code,
         headers={k: v for k, v in response.headers.items() if k != "content-length"},
     )
 
 
-async def json_body(request: Request, state: ServerState) -> dict[str, Any]:
-    """The request's JSON object body, or a 400/413 that says what is wrong."""
-    raw = await read_body(request, state)
+class ClientGone(Exception):
+    """The client disconnected while the server worked on its request."""
+
+
+async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """``work``'s result, or ``ClientGone`` once the client disconnects (``work`` cancelled).
+
+    Call it after the body is read: it then listens for the client's disconnect.
+    """
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(disconnected())
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ServerRequestError(400, f"request body is not valid JSON: {e}", "invalid_json") from e
-    if not isinstance(body, dict):
-        raise ServerRequestError(400, "request body must be a JSON object", "invalid_json")
-    return body
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        raise ClientGone
+    finally:
+        for pending in (task, watcher):
+            pending.cancel()
+        await asyncio.gather(task, watcher, return_exceptions=True)
 
 
-async def read_body(request: Request, state: ServerState) -> bytes:
-    """The raw body, refusing anything over the configured limit with 413."""
-    limit = state.config.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ServerRequestError(413, f"request body exceeds {limit} bytes", "request_too_large")
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise ServerRequestError(
-                413, f"request body exceeds {limit} bytes", "request_too_large"
-            )
-    return bytes(body)
+async def prefetched(items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """``items`` with its first item already produced, so that an error before it (a bad
+    request the model refuses) is raised here, before any response starts."""
+    first = await anext(items, _END)
+    return _starting_with(first, items)
 
 
-def field(
-    body: dict[str, Any], name: str, kinds: type | tuple[type, ...], default: Any = None
-) -> Any:
-    """``body[name]`` checked against ``kinds`` (400 naming the field otherwise)."""
-    value = body.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise ServerRequestError(
-            400, f"'{name}' has the wrong type (got a boolean)", "invalid_type", name
-        )
-    if not isinstance(value, kinds):
-        raise ServerRequestError(
-            400, f"'{name}' has the wrong type (got {type(value).__name__})", "invalid_type", name
-        )
-    return value
+_END: Any = object()
+
+
+async def _starting_with(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    if first is _END:
+        return
+    try:
+        yield first
+        async for item in rest:
+            yield item
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def stream_response(
-    chunks: AsyncIterator[bytes], plan: FaultPlan, media_type: str
+    request: Request, chunks: AsyncIterator[bytes], plan: FaultPlan, media_type: str
 ) -> StreamingResponse:
     """A streamed body with the plan's pace, drops and stalls applied, answered once its first
     chunk is ready: the headers go out with the first bytes, and an error before them is a
-    proper error status rather than a cut stream."""
-    first = await anext(chunks, None)
-    return StreamingResponse(faulted(_starting_with(first, chunks), plan), media_type=media_type)
-
-
-async def _starting_with(first: bytes | None, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    if first is None:
-        return
-    yield first
-    async for chunk in rest:
-        yield chunk
+    proper error status rather than a cut stream. A client leaving stops ``chunks``."""
+    started = await unless_client_leaves(request, prefetched(chunks))
+    return ClosingStreamingResponse(faulted(started, plan), media_type=media_type)

@@ -29,8 +29,8 @@ ENDPOINT_SCOPE_KEY = "voicelab.endpoint"
 class RequestLog:
     """Appends JSON lines to ``path`` (nothing at all when it is None), thread-safely."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from collections.abc import AsyncIterator
 
@@ -10,15 +9,17 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from voicelab._async import iterate_in_thread
 from voicelab._sse import sse
 from voicelab.audio import decode_audio_bytes
 from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ServerRequestError
+from voicelab.server.bodies import form_body, json_body
 from voicelab.server.catalog import STT_MODELS, TTS_MODELS, check_model
-from voicelab.server.endpoint import field, json_body, stream_response
+from voicelab.server.endpoint import stream_response, unless_client_leaves
 from voicelab.server.faults import FaultPlan
 from voicelab.server.state import ServerState
+from voicelab.server.validation import field
+from voicelab.speech_check import MIN_SPEECH_CLIP_S
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /audio/speech input
 _TRANSCRIPT_FORMATS = ("json", "text", "verbose_json")
@@ -27,35 +28,37 @@ _SPEECH_FORMATS = ("pcm", "wav")
 
 async def transcriptions(request: Request, state: ServerState, plan: FaultPlan) -> Response:
     """Transcribe an uploaded audio file."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > state.config.max_body_bytes:
-        raise ServerRequestError(
-            413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large"
-        )
-    if "multipart/form-data" not in request.headers.get("content-type", ""):
-        raise ServerRequestError(
-            415, "send multipart/form-data with 'file' and 'model'", "invalid_content_type"
-        )
-    form = await request.form(max_part_size=state.config.max_body_bytes)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ServerRequestError(
-            400, "missing 'file' (the audio to transcribe)", "missing_file", "file"
-        )
-    check_model(form.get("model"), STT_MODELS, "transcription")
-    response_format = str(form.get("response_format") or "json")
-    if response_format not in _TRANSCRIPT_FORMATS:
+    form = await form_body(request, state.config)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ServerRequestError(
+                400, "missing 'file' (the audio to transcribe)", "missing_file", "file"
+            )
+        check_model(form.get("model"), STT_MODELS, "transcription")
+        response_format = str(form.get("response_format") or "json")
+        if response_format not in _TRANSCRIPT_FORMATS:
+            raise ServerRequestError(
+                400,
+                f"response_format must be one of {_TRANSCRIPT_FORMATS}",
+                "invalid_value",
+                "response_format",
+            )
+        clip = decode_audio_bytes(await upload.read(), source=upload.filename or "upload")
+    finally:
+        await form.close()
+    if clip.duration_s < MIN_SPEECH_CLIP_S:
         raise ServerRequestError(
             400,
-            f"response_format must be one of {_TRANSCRIPT_FORMATS}",
-            "invalid_value",
-            "response_format",
+            f"Audio file is too short. Minimum audio length is {MIN_SPEECH_CLIP_S:g} seconds.",
+            "audio_too_short",
+            "file",
         )
-    clip = decode_audio_bytes(await upload.read(), source=upload.filename or "upload")
-    text = await asyncio.to_thread(state.stt.transcribe_clip, clip)
+    text = await unless_client_leaves(request, state.stt.atranscribe_clip(clip))
     usage = {"type": "duration", "seconds": round(clip.duration_s, 3)}
     if str(form.get("stream") or "false").lower() == "true":
-        return await stream_response(_transcript_events(text, usage), plan, "text/event-stream")
+        events = _transcript_events(text, usage)
+        return await stream_response(request, events, plan, "text/event-stream")
     if response_format == "text":
         return PlainTextResponse(text + "\n")
     if response_format == "verbose_json":
@@ -76,7 +79,7 @@ async def _transcript_events(text: str, usage: dict[str, object]) -> AsyncIterat
 
 async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Response:
     """Synthesise speech, streaming audio as each sentence is ready."""
-    body = await json_body(request, state)
+    body = await json_body(request, state.config)
     check_model(body.get("model"), TTS_MODELS, "speech")
     text = field(body, "input", str)
     if not text or not text.strip():
@@ -103,10 +106,10 @@ async def speech(request: Request, state: ServerState, plan: FaultPlan) -> Respo
             "unsupported_format",
             "response_format",
         )
-    pcm = iterate_in_thread(lambda: state.tts.synthesize_pcm16(text))
+    pcm = state.tts.astream_pcm16(text)
     chunks = _with_wav_header(pcm) if response_format == "wav" else pcm
     media = "audio/wav" if response_format == "wav" else PCM_MEDIA_TYPE
-    return await stream_response(chunks, plan, media)
+    return await stream_response(request, chunks, plan, media)
 
 
 def streaming_wav_header(rate_hz: int = PCM_RATE_HZ) -> bytes:

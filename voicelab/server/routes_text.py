@@ -7,7 +7,6 @@ shapes the SDK and the ``openai`` client parse.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,63 +23,42 @@ from starlette.responses import JSONResponse, Response
 from voicelab._sse import sse
 from voicelab.errors import ServerRequestError
 from voicelab.providers.chat_sse import chat_completion_sse
-from voicelab.server.catalog import CHAT_MODELS, check_model
-from voicelab.server.endpoint import field, json_body, stream_response
+from voicelab.server.bodies import json_body
+from voicelab.server.endpoint import prefetched, stream_response, unless_client_leaves
 from voicelab.server.faults import FaultPlan
 from voicelab.server.state import ServerState
-from voicelab.server.tool_shapes import chat_tool_choice, chat_tools, unserved_tool
-
-
-def _chat_request(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate the fields the engine reads; the model name is echoed back."""
-    check_model(body.get("model"), CHAT_MODELS, "chat")
-    messages = field(body, "messages", list)
-    if not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
-        raise ServerRequestError(
-            400,
-            "'messages' must be a non-empty list of {role, content}",
-            "invalid_value",
-            "messages",
-        )
-    field(body, "tools", list)
-    field(body, "tool_choice", (str, dict))
-    field(body, "stream", bool)
-    field(body, "temperature", (int, float))
-    field(body, "max_tokens", int)
-    field(body, "max_completion_tokens", int)
-    field(body, "stream_options", dict)
-    return body
+from voicelab.server.tool_shapes import chat_tool_choice, chat_tools
+from voicelab.server.validation import (
+    check_messages,
+    field,
+    validate_chat_request,
+    validate_responses_request,
+)
 
 
 async def chat_completions(request: Request, state: ServerState, plan: FaultPlan) -> Response:
     """OpenAI Chat Completions, streamed (SSE) or whole."""
-    body = _chat_request(await json_body(request, state))
+    body = await json_body(request, state.config)
+    validate_chat_request(body)
     model = body["model"]
     if not body.get("stream"):
-        completion = await asyncio.to_thread(state.chat.complete, body)
+        completion = await unless_client_leaves(request, state.chat.acomplete(body))
         return JSONResponse({**completion, "model": model})
     events = chat_completion_sse(state.chat, body, model)
-    return await stream_response(events, plan, "text/event-stream")
-
-
-def _responses_tools(tools: list[Any]) -> list[dict[str, Any]]:
-    index = unserved_tool(tools)
-    if index is not None:
-        raise ServerRequestError(
-            400, "only named function tools are served locally", "unsupported_tool",
-            f"tools[{index}]",
-        )  # fmt: skip
-    return chat_tools(tools)
+    return await stream_response(request, events, plan, "text/event-stream")
 
 
 def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     """A Responses request body as the Chat Completions request the engine serves."""
-    check_model(body.get("model"), CHAT_MODELS, "responses")
+    validate_responses_request(body)
     items = field(body, "input", (str, list))
     if not items:
         raise ServerRequestError(400, "'input' must be non-empty", "invalid_value", "input")
     try:
         messages: list[Any] = list(Converter.items_to_messages(items))
+        check_messages(messages)
+    except ServerRequestError as e:
+        raise ServerRequestError(400, f"cannot read 'input': {e.message}", e.code, "input") from e
     except Exception as e:  # the SDK's converter names the malformed item
         raise ServerRequestError(400, f"cannot read 'input': {e}", "invalid_value", "input") from e
     instructions = field(body, "instructions", str)
@@ -89,7 +67,7 @@ def _as_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "model": body["model"],
         "messages": messages,
-        "tools": _responses_tools(field(body, "tools", list, [])),
+        "tools": chat_tools(body.get("tools") or []),
         "tool_choice": chat_tool_choice(field(body, "tool_choice", (str, dict))),
         "temperature": field(body, "temperature", (int, float)),
         "max_tokens": field(body, "max_output_tokens", int),
@@ -115,7 +93,7 @@ async def _chunks(
 
 async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Response:
     """OpenAI Responses, streamed (typed SSE events) or whole."""
-    body = await json_body(request, state)
+    body = await json_body(request, state.config)
     chat_request = _as_chat_request(body)
     initial = ResponsesResponse(
         id=f"resp_{uuid.uuid4().hex}",
@@ -128,14 +106,12 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
         parallel_tool_calls=False,
     )
     item_id = f"item_{uuid.uuid4().hex[:24]}"
-    events = ChatCmplStreamHandler.handle_stream(initial, _chunks(state, chat_request))  # type: ignore[arg-type]
+    # the engine's first chunk before the SDK's first event: a request the engine refuses is
+    # a 400, not a stream cut after its ``response.created``
+    chunks = await unless_client_leaves(request, prefetched(_chunks(state, chat_request)))
+    events = ChatCmplStreamHandler.handle_stream(initial, chunks)  # type: ignore[arg-type]
     if not field(body, "stream", bool, False):
-        final: dict[str, Any] | None = None
-        async for event in events:
-            if event.type == "response.completed":
-                final = _public(event.response.model_dump(mode="json", exclude_none=True), item_id)
-        if final is None:
-            raise ServerRequestError(500, "the model produced no response", "no_response")
+        final = await unless_client_leaves(request, _final_response(events, item_id))
         return JSONResponse(final)
 
     async def encoded() -> AsyncIterator[bytes]:
@@ -144,4 +120,15 @@ async def responses(request: Request, state: ServerState, plan: FaultPlan) -> Re
                 _public(event.model_dump(mode="json", exclude_none=True), item_id), event.type
             )
 
-    return await stream_response(encoded(), plan, "text/event-stream")
+    return await stream_response(request, encoded(), plan, "text/event-stream")
+
+
+async def _final_response(events: AsyncIterator[Any], item_id: str) -> dict[str, Any]:
+    """The ``response.completed`` event's response, once the stream of ``events`` ends."""
+    final: dict[str, Any] | None = None
+    async for event in events:
+        if event.type == "response.completed":
+            final = _public(event.response.model_dump(mode="json", exclude_none=True), item_id)
+    if final is None:
+        raise ServerRequestError(500, "the model produced no response", "no_response")
+    return final

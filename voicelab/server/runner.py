@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import uvicorn
 from voicelab.errors import ServerError
 from voicelab.server.app import create_app
 from voicelab.server.state import ServerConfig, ServerState
+from voicelab.server.streams import CutStreamFilter
 
 _START_TIMEOUT_S = 120.0  # loading the three models takes a few seconds; building caches more
 _POLL_S = 0.02
@@ -22,6 +24,7 @@ _SHUTDOWN_GRACE_S = 2  # a stalled stream (fault injection) must not hold shutdo
 # Idle keep-alive connections stay open longer than clients keep them (httpx: 5 s, uvicorn's
 # default too): a server closing one just as a client reuses it fails that request.
 KEEP_ALIVE_S = 65
+_CUT_STREAM_FILTER = CutStreamFilter()  # one instance: adding it again is a no-op
 
 
 class LocalServer:
@@ -56,6 +59,8 @@ class LocalServer:
             ws="websockets-sansio", lifespan="off", timeout_keep_alive=KEEP_ALIVE_S,
             timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
         )  # fmt: skip
+        # after uvicorn configured its loggers: a stream cut on purpose is logged once, by us
+        logging.getLogger("uvicorn.error").addFilter(_CUT_STREAM_FILTER)
         self._server = uvicorn.Server(uv_config)
         self._thread = threading.Thread(target=self._server.run, name="voicelab-serve", daemon=True)
         self._thread.start()
@@ -102,8 +107,8 @@ class SubprocessServer:
 
     @property
     def pid(self) -> int | None:
-        """The server process's id, once started (benchmarks read its CPU time)."""
-        return self._process.pid if self._process else None
+        """The server process's id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def output(self) -> str:

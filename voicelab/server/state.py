@@ -18,6 +18,9 @@ from voicelab.server.request_log import RequestLog
 from voicelab.server.synthetic import SyntheticChatEngine, SyntheticSpeech, SyntheticTranscriber
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # OpenAI's limit for audio uploads
+# OpenAI's limit for one input_audio_buffer.append, and here for all the audio not yet
+# committed: 15 MiB is 5.5 minutes of 24 kHz PCM16, longer than any turn.
+MAX_INPUT_BUFFER_BYTES = 15 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +36,11 @@ class ServerConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Injected latency and failures."""
     max_body_bytes: int = MAX_BODY_BYTES
-    """Larger request bodies get 413."""
+    """Larger request bodies (counted as read, chunked or not) get 413."""
+    body_timeout_s: float = 10.0
+    """A request body must arrive within this; a slower client gets 408 and is disconnected."""
+    max_input_buffer_bytes: int = MAX_INPUT_BUFFER_BYTES
+    """A realtime append that would take the uncommitted audio past this gets an error event."""
     backend: str = "local"
     """What answers: ``local`` (the embedded models) or ``synthetic`` (fixed content at once,
     for load and fault tests)."""

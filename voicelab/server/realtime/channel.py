@@ -27,6 +27,8 @@ class EventChannel:
         self.plan = plan
         self.closed = asyncio.Event()
         """Set once nothing more may be sent: the client left, a drop, or the session ending."""
+        self.close_reason = "the client left"
+        """Why ``closed`` is set, for the one log line of a response cut short."""
         self._websocket = websocket
         self._close_sent = False
         self._lock = asyncio.Lock()
@@ -43,6 +45,10 @@ class EventChannel:
             payload = {"type": event["type"], "event_id": new_id("event"), **event}
             try:
                 await self._websocket.send_text(json.dumps(payload))
+                # uvicorn's send does not yield while the socket is writable: without this, a
+                # response streaming audio would never let the loop see the client leave, and
+                # every write to the dead socket would log "socket.send() raised exception".
+                await asyncio.sleep(0)
             except (WebSocketDisconnect, RuntimeError, OSError) as e:
                 self.closed.set()
                 raise ChannelClosedError("the client closed the realtime socket") from e
@@ -68,6 +74,7 @@ class EventChannel:
     async def _apply_faults(self) -> None:
         plan, sent = self.plan, self._response_events
         if plan.drop_after_chunks is not None and sent >= plan.drop_after_chunks:
+            self.close_reason = f"an injected drop after {sent} response events"
             await self.close(DROP_CLOSE_CODE, "injected drop")
             raise ChannelClosedError(f"injected drop after {sent} response events")
         stall_due = plan.stall_after_chunks is not None and sent >= plan.stall_after_chunks

@@ -20,6 +20,7 @@ from openai.types.realtime import (
 )
 from openai.types.realtime.conversation_item import ConversationItem
 
+from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ClientEventError
 from voicelab.server.realtime.config import check_model_payload
 from voicelab.server.realtime.events import Event, new_id, validation_error
@@ -113,4 +114,16 @@ def commit_empty_error(duration_ms: float, event_id: str | None) -> ClientEventE
         f"Error committing input audio buffer: buffer too small. Expected at least 100ms of "
         f"audio, but buffer only has {duration_ms:.2f}ms of audio.",
         "input_audio_buffer_commit_empty", None, event_id,
+    )  # fmt: skip
+
+
+def buffer_full_error(n_bytes: int, max_bytes: int, event_id: str | None) -> ClientEventError:
+    """An append refused whole: the uncommitted audio would pass the server's cap."""
+    minutes = max_bytes / (PCM_SAMPLE_BYTES * PCM_RATE_HZ * 60)
+    return ClientEventError(
+        f"Error appending to the input audio buffer: {n_bytes} more bytes would take the "
+        f"uncommitted audio past this server's cap of {max_bytes} bytes ({minutes:.1f} minutes "
+        "of 24 kHz PCM16). Commit or clear the buffer first, or raise "
+        "ServerConfig.max_input_buffer_bytes.",
+        "input_audio_buffer_full", "audio", event_id,
     )  # fmt: skip

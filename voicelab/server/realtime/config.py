@@ -2,7 +2,8 @@
 
 The session is kept as the JSON object sent in ``session.created``/``.updated``. Updates are
 checked against the ``openai`` GA types (so a wrong type is reported with its path), older beta
-field names are mapped onto the GA layout, and nested objects merge as OpenAI's server does.
+field names are mapped onto the GA layout, and nested objects merge as OpenAI's server does;
+the merged session's values are then checked against their ranges (``limits.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from voicelab.audio_formats import PCM_MEDIA_TYPE, PCM_RATE_HZ, realtime_pcm_for
 from voicelab.errors import ClientEventError, ConfigError
 from voicelab.server.catalog import REALTIME_MODELS, STT_MODELS
 from voicelab.server.realtime.events import new_id, validation_error
+from voicelab.server.realtime.limits import check_session_limits
 from voicelab.server.tool_shapes import unserved_tool
 from voicelab.vad import VadConfig
 
@@ -117,6 +119,7 @@ def apply_update(session: dict[str, Any], update: Any, event_id: str | None) -> 
         if key in ("id", "object", "voicelab", "expires_at"):
             continue
         merged[key] = _merge(merged.get(key), value, kind)
+    check_session_limits(merged, event_id)
     detection = turn_detection(merged)
     if detection is not None:
         try:

@@ -25,7 +25,9 @@ _PREFIX_MARGIN_MS = 100  # VAD decisions lag the audio by up to a window plus th
 class InputAudioBuffer:
     """PCM16 bytes not yet committed, and the VAD that watches them."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        """The most uncommitted audio kept; the session refuses appends past it."""
         self._pcm = bytearray()
         self._start_ms = 0.0  # session position of the buffer's first byte
         self._received_ms = 0.0  # audio appended since the session began
@@ -36,6 +38,11 @@ class InputAudioBuffer:
     def duration_ms(self) -> float:
         """Length of the uncommitted audio."""
         return len(self._pcm) / _BYTES_PER_MS
+
+    @property
+    def room_bytes(self) -> int:
+        """How much the next append may add (audio it would drop outside a turn aside)."""
+        return self.max_bytes - len(self._pcm) + self._outside_turn_bytes()
 
     @property
     def vad_enabled(self) -> bool:
@@ -60,13 +67,13 @@ class InputAudioBuffer:
         self._vad_origin_ms = round(self._received_ms)
 
     async def append(self, pcm: bytes) -> list[VadEvent]:
-        """Add whole PCM16 samples; return the turn boundaries the VAD found in them.
+        """Add whole PCM16 samples (at most ``room_bytes``); return the turn boundaries the
+        VAD found in them.
 
         The caller takes each stopped turn before the next append, which drops what is left
         outside a turn.
         """
-        if self._vad is not None and not self._vad.in_speech:
-            self._keep_last(self._vad.config.prefix_padding_ms + _PREFIX_MARGIN_MS)
+        self._drop(self._outside_turn_bytes())
         self._pcm += pcm
         self._received_ms += len(pcm) / _BYTES_PER_MS
         if self._vad is None:
@@ -104,10 +111,13 @@ class InputAudioBuffer:
         del self._pcm[:count]
         self._start_ms += count / _BYTES_PER_MS
 
-    def _keep_last(self, ms: int) -> None:
-        excess = len(self._pcm) - ms * _BYTES_PER_MS
-        if excess > 0:
-            self._drop(excess - excess % 2)
+    def _outside_turn_bytes(self) -> int:
+        """With VAD between turns: the audio before the next turn's prefix padding."""
+        if self._vad is None or self._vad.in_speech:
+            return 0
+        keep_ms = self._vad.config.prefix_padding_ms + _PREFIX_MARGIN_MS
+        excess = len(self._pcm) - keep_ms * _BYTES_PER_MS
+        return max(0, excess - excess % 2)
 
     def _in_session_time(self, event: VadEvent) -> VadEvent:
         shift = self._vad_origin_ms

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from voicelab._async import iterate_in_thread
 from voicelab.errors import ChannelClosedError
 from voicelab.server.realtime.channel import EventChannel
 from voicelab.server.realtime.conversation import Conversation
@@ -157,10 +155,12 @@ class CascadeResponse:
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if self._channel.closed.is_set() or task is None:
+                self._log_cut_short()
                 raise
             task.uncancel()  # cancelled on purpose: finish the response below
             status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
         except ChannelClosedError:
+            self._log_cut_short()
             return
         except Exception as e:  # a model failure ends this response, never the session
             logger.exception("realtime response %s failed", self.id)
@@ -174,6 +174,11 @@ class CascadeResponse:
             await self._finish(status, details)
         except ChannelClosedError:
             return
+
+    def _log_cut_short(self) -> None:
+        """The one line a response stopped by a closed socket leaves (no traceback)."""
+        logger.info("realtime response %s stopped mid-response: %s", self.id,
+                    self._channel.close_reason)  # fmt: skip
 
     async def _send(self, event: Event) -> None:
         await self._channel.send(event, in_response=True)
@@ -210,7 +215,7 @@ class CascadeResponse:
                             await self._on_tool_call(call)
             await self._end_message()
         finally:
-            if self._speaker is not None and not self._speaker.done():
+            if self._speaker is not None:  # stopped, and its outcome read even when it failed
                 self._speaker.cancel()
                 await asyncio.gather(self._speaker, return_exceptions=True)
 
@@ -275,8 +280,7 @@ class CascadeResponse:
     async def _speak(self) -> None:
         """Synthesise sentences as they arrive and stream their audio in 100 ms deltas."""
         while (sentence := await self._sentences.get()) is not None:
-            synthesize = functools.partial(self._state.tts.synthesize_pcm16, sentence)
-            async with _closing(iterate_in_thread(synthesize)) as chunks:
+            async with _closing(self._state.tts.astream_pcm16(sentence)) as chunks:
                 async for pcm in chunks:
                     await self._send_audio(pcm)
 

@@ -22,6 +22,7 @@ from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ChannelClosedError, ClientEventError
 from voicelab.server.realtime.channel import EventChannel
 from voicelab.server.realtime.client_events import (
+    buffer_full_error,
     check_event,
     checked_item,
     commit_empty_error,
@@ -41,12 +42,13 @@ from voicelab.server.realtime.config import (
 from voicelab.server.realtime.conversation import Conversation
 from voicelab.server.realtime.events import Event, error_event, new_id, user_audio_item
 from voicelab.server.realtime.input import MIN_COMMIT_MS, InputAudioBuffer
+from voicelab.server.realtime.limits import check_response_limits
 from voicelab.server.realtime.response import CascadeResponse, ResponseSettings
 from voicelab.server.state import ServerState
 from voicelab.vad import VadEvent
 
 logger = logging.getLogger("voicelab.server")
-Handler = Callable[[Event, "str | None"], Awaitable[None]]
+Handler = Callable[["RealtimeSession", Event, "str | None"], Awaitable[None]]
 
 
 class RealtimeSession:
@@ -68,23 +70,10 @@ class RealtimeSession:
         self._websocket = websocket
         self._state = state
         self._channel = channel
-        self._input = InputAudioBuffer()
+        self._input = InputAudioBuffer(state.config.max_input_buffer_bytes)
         self._speech_item_id: str | None = None
         self._response: tuple[CascadeResponse, asyncio.Task[None]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._handlers: dict[str, Handler] = {
-            "session.update": self._session_update,
-            "transcription_session.update": self._session_update,  # beta name
-            "input_audio_buffer.append": self._append,
-            "input_audio_buffer.commit": self._commit,
-            "input_audio_buffer.clear": self._clear,
-            "conversation.item.create": self._item_create,
-            "conversation.item.retrieve": self._item_retrieve,
-            "conversation.item.delete": self._item_delete,
-            "conversation.item.truncate": self._item_truncate,
-            "response.create": self._response_create,
-            "response.cancel": self._response_cancel,
-        }
 
     async def run(self) -> None:
         """Greet with ``session.created``, then serve client events until the socket closes."""
@@ -121,15 +110,15 @@ class RealtimeSession:
         try:
             event = parse_client_event(text, data)
             event_id = event.get("event_id")
-            handler = self._handlers.get(event["type"])
+            handler = _HANDLERS.get(event["type"])
             if handler is None:
                 raise ClientEventError(
                     f"Invalid value: '{event['type']}'. Supported values are: "
-                    f"{', '.join(sorted(self._handlers))}.",
+                    f"{', '.join(sorted(_HANDLERS))}.",
                     "invalid_value", "type", event_id,
                 )  # fmt: skip
             check_event(event, event_id)
-            await handler(event, event_id)
+            await handler(self, event, event_id)
         except ClientEventError as e:
             await self._channel.send(error_event(e))
         except ChannelClosedError:
@@ -149,6 +138,8 @@ class RealtimeSession:
 
     async def _append(self, event: Event, event_id: str | None) -> None:
         pcm = decode_pcm16(event["audio"], "audio", event_id)
+        if len(pcm) > self._input.room_bytes:
+            raise buffer_full_error(len(pcm), self._input.max_bytes, event_id)
         for vad_event in await self._input.append(pcm):
             await self._on_vad(vad_event)
 
@@ -220,7 +211,7 @@ class RealtimeSession:
         try:
             samples = np.frombuffer(pcm, dtype="<i2")
             clip = clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {item_id}")
-            text = await asyncio.to_thread(self._state.stt.transcribe_clip, clip)
+            text = await self._state.stt.atranscribe_clip(clip)
         except Exception as e:  # reported to the client as a failed transcription
             logger.warning("transcription of %s failed: %s", item_id, e)
             if report:
@@ -346,7 +337,7 @@ class RealtimeSession:
         session = self.session
         output = (overrides.get("audio") or {}).get("output") or {}
         session_output = session["audio"]["output"]
-        return ResponseSettings(
+        settings = ResponseSettings(
             instructions=overrides.get("instructions", session.get("instructions")),
             tools=overrides.get("tools", session.get("tools") or []),
             tool_choice=overrides.get("tool_choice", session.get("tool_choice")),
@@ -361,6 +352,10 @@ class RealtimeSession:
             ),
             input_items=None if items is None else self._input_items(items, event_id),
         )  # fmt: skip
+        limited = {"max_output_tokens": settings.max_output_tokens, "tools": settings.tools,
+                   "tool_choice": settings.tool_choice}  # fmt: skip
+        check_response_limits(limited, "response", event_id)
+        return settings
 
     def _input_items(self, items: Any, event_id: str | None) -> list[Event]:
         if not isinstance(items, list):
@@ -404,3 +399,20 @@ class RealtimeSession:
         response.cancel_reason = reason
         task.cancel()
         await asyncio.wait({task})
+
+
+# A table of plain functions, not of bound methods: a session holding its own bound methods
+# would be a reference cycle, freed only by a later garbage-collector pass.
+_HANDLERS: dict[str, Handler] = {
+    "session.update": RealtimeSession._session_update,
+    "transcription_session.update": RealtimeSession._session_update,  # beta name
+    "input_audio_buffer.append": RealtimeSession._append,
+    "input_audio_buffer.commit": RealtimeSession._commit,
+    "input_audio_buffer.clear": RealtimeSession._clear,
+    "conversation.item.create": RealtimeSession._item_create,
+    "conversation.item.retrieve": RealtimeSession._item_retrieve,
+    "conversation.item.delete": RealtimeSession._item_delete,
+    "conversation.item.truncate": RealtimeSession._item_truncate,
+    "response.create": RealtimeSession._response_create,
+    "response.cancel": RealtimeSession._response_cancel,
+}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import numpy as np
 
@@ -23,7 +23,7 @@ class SyntheticTranscriber:
 
     model_name = "synthetic-stt"
 
-    def transcribe_clip(self, clip: AudioClip) -> str:
+    async def atranscribe_clip(self, clip: AudioClip) -> str:
         """The fixed transcript (the clip was already decoded and checked by the caller)."""
         return SYNTHETIC_TRANSCRIPT
 
@@ -51,7 +51,7 @@ class SyntheticSpeech:
         self._tone = tone_pcm16()
         self._chunk_bytes = round(CHUNK_S * PCM_RATE_HZ) * PCM_SAMPLE_BYTES
 
-    def synthesize_pcm16(self, text: str) -> Iterator[bytes]:
+    async def astream_pcm16(self, text: str) -> AsyncIterator[bytes]:
         """The tone, chunk by chunk (the text only has to be there)."""
         for start in range(0, len(self._tone), self._chunk_bytes):
             yield self._tone[start : start + self._chunk_bytes]

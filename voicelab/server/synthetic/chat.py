@@ -111,6 +111,6 @@ class SyntheticChatEngine:
         for item in self.stream(request):
             yield item
 
-    def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The whole ``chat.completion`` (usage always filled in, as the API does)."""
         return fold_chunks(self.stream({**request, "stream_options": {"include_usage": True}}))
