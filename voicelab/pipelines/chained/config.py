@@ -64,10 +64,21 @@ class ChainedLocalConfig(ChainedConfig):
     """A piper .onnx voice; None is the embedded joe-medium voice."""
     llm_threads: int = 1
     """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
+    llm_threads_batch: int = 1
+    """llama.cpp prefill threads (``LlamaConfig.n_threads_batch``)."""
+    llm_stable_prompt_prefix: bool = True
+    """Keep the tools in the prompt of every phase so the KV cache is reused
+    (``LlamaConfig.stable_prompt_prefix``)."""
+    llm_prefill_call_opening: bool = True
+    """Prefill a required call's fixed opening; stop once its arguments close
+    (``LlamaConfig.prefill_call_opening``)."""
 
     def __post_init__(self) -> None:
-        if self.llm_threads < 1:
-            raise ConfigError(f"llm_threads must be >= 1, not {self.llm_threads}")
+        if self.llm_threads < 1 or self.llm_threads_batch < 1:
+            raise ConfigError(
+                "llm_threads and llm_threads_batch must be >= 1, "
+                f"not {self.llm_threads} and {self.llm_threads_batch}"
+            )
         super().__post_init__()
 
 
