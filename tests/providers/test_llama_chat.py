@@ -9,7 +9,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx2
 import llama_cpp
 import pytest
 
@@ -17,7 +16,6 @@ from voicelab import ConfigError
 from voicelab.demo.support_agent import INSTRUCTIONS, lookup_order_text
 from voicelab.pipelines.chained.config import ChainedLocalConfig
 from voicelab.providers.chat_chunks import fold_chunks
-from voicelab.providers.inprocess_client import INPROCESS_BASE_URL, LocalChatTransport
 from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama
@@ -176,19 +174,3 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
         assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
         decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
     assert decoded[True] < decoded[False]
-
-
-@pytest.mark.slow
-async def test_inprocess_response_body_is_read_once(engine: LlamaChatEngine) -> None:
-    """The openai client drains a body after ``[DONE]``; that must not generate again."""
-    transport = LocalChatTransport(engine)
-    body = {**_call_request(), "stream": True}
-    request = httpx2.Request("POST", f"{INPROCESS_BASE_URL}/chat/completions", json=body)
-    response = await transport.handle_async_request(request)
-    events = b"".join([part async for part in response.stream])
-    assert events.rstrip().endswith(b"data: [DONE]")
-    first = engine.last_prefill
-    with pytest.raises(httpx2.StreamConsumed):
-        async for _ in response.stream:
-            pass
-    assert engine.last_prefill is first

@@ -22,18 +22,11 @@ INPROCESS_BASE_URL = "http://voicelab.inprocess/v1"
 
 
 class _SSEStream(httpx2.AsyncByteStream):
-    """A response body that, like one read from a socket, can be read once: the ``openai``
-    client drains the body after ``[DONE]``, which must not start a second generation."""
-
     def __init__(self, engine: LlamaChatEngine, body: dict[str, object]) -> None:
         self._engine = engine
         self._body = body
-        self._consumed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._consumed:
-            raise httpx2.StreamConsumed()
-        self._consumed = True
         async for event in chat_completion_sse(self._engine, self._body):
             yield event
 
