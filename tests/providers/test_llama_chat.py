@@ -15,6 +15,7 @@ import pytest
 from voicelab import ConfigError
 from voicelab.demo.support_agent import INSTRUCTIONS, lookup_order_text
 from voicelab.pipelines.chained.config import ChainedLocalConfig
+from voicelab.providers.answer_mask import forbidden_tokens
 from voicelab.providers.chat_chunks import fold_chunks
 from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig
@@ -174,3 +175,28 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
         assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
         decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
     assert decoded[True] < decoded[False]
+
+
+@pytest.mark.slow
+def test_answer_token_mask_forbids_what_the_grammar_forbids(engine: LlamaChatEngine) -> None:
+    llm = load_llama(engine.config)
+    banned = {int(t) for t in forbidden_tokens(llm)}
+    newline, angle = llm.tokenize(b"\n", add_bos=False), llm.tokenize(b"<", add_bos=False)
+    assert set(newline) <= banned and set(angle) <= banned
+    assert llm.token_eos() not in banned
+    assert not set(llm.tokenize(b" Your order", add_bos=False)) & banned
+
+
+@pytest.mark.slow
+def test_answer_token_mask_gives_the_grammars_answer(engine: LlamaChatEngine) -> None:
+    call_completion, _ = _evaluated(engine, _call_request())
+    request = _answer_request(_only_call(call_completion))
+    answers = {}
+    for mask in (True, False):
+        masked = LlamaChatEngine(LlamaConfig(answer_token_mask=mask))
+        # evaluated alike (whole prompt in one batch): llama.cpp's logits shift slightly with
+        # how a prompt is split into batches, enough to flip a near-tie at temperature 0
+        load_llama(masked.config).reset()
+        answers[mask] = masked.complete(request)["choices"][0]["message"]["content"]
+    assert answers[True] and "<" not in answers[True] and "\n" not in answers[True]
+    assert answers[True] == answers[False]

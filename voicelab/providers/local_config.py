@@ -129,6 +129,11 @@ class LlamaConfig:
     """Speed lever: when a call is required, put its fixed opening (``<tool_call>{"name": "``,
     with one tool up to its arguments) in the prompt, evaluated in one batch rather than
     decoded token by token; and stop decoding once the arguments close (the rest is fixed)."""
+    answer_token_mask: bool = True
+    """Speed lever: hold an answer-only reply (after the call limit, or ``tool_choice="none"``
+    with tools) to one line without ``<`` by masking the tokens that hold those characters,
+    rather than by a grammar that checks every vocabulary token at every step (same rule; the
+    grammar cost about 40% of each decoded token here)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "GGUF")

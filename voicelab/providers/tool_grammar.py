@@ -19,7 +19,9 @@ from voicelab.errors import ModelError
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
-_ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # one line: a spoken answer is short
+ANSWER_FORBIDDEN_CHARS = "<\n"
+"""Characters an answer may not hold: one line (a spoken answer is short), never a call."""
+_ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # ANSWER_FORBIDDEN_CHARS, as a GBNF class
 ANSWER_ONLY_GRAMMAR = f"root ::= answer\n{_ANSWER_RULE}\n"
 
 

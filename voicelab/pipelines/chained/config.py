@@ -72,6 +72,9 @@ class ChainedLocalConfig(ChainedConfig):
     llm_prefill_call_opening: bool = True
     """Prefill a required call's fixed opening; stop once its arguments close
     (``LlamaConfig.prefill_call_opening``)."""
+    llm_answer_token_mask: bool = True
+    """Hold the answer to its rule with a token mask, not a grammar
+    (``LlamaConfig.answer_token_mask``)."""
 
     def __post_init__(self) -> None:
         if self.llm_threads < 1 or self.llm_threads_batch < 1:
