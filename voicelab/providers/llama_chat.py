@@ -15,51 +15,30 @@ from typing import Any
 from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
+from voicelab.providers.chat_render import last_user_text, render_messages
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
-    CALL_CLOSE,
-    CALL_OPEN,
     compile_grammar,
     grammar_text,
+    ground_tools,
     parse_call,
     select_tools,
     tool_prompt,
 )
 
 
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-
-
-def _plain_messages(messages: Sequence[Mapping[str, Any]], tools_text: str) -> list[dict[str, str]]:
+def _plain_messages(
+    messages: Sequence[Mapping[str, Any]], tools_text: str, config: LlamaConfig
+) -> list[dict[str, str]]:
     """Chat messages as role/content text the model's chat template can render."""
-    plain: list[dict[str, str]] = []
-    for m in messages:
-        role = m.get("role", "user")
-        content = _text_of(m.get("content"))
-        if role == "developer":
-            role = "system"
-        if role == "assistant" and m.get("tool_calls"):
-            content += "".join(
-                f'{CALL_OPEN}{{"name": "{c["function"]["name"]}", "arguments": '
-                f"{c['function']['arguments']}}}{CALL_CLOSE}"
-                for c in m["tool_calls"]
-            )
-        if role == "tool":
-            content = f"Tool result: {content}"
-        plain.append({"role": role, "content": content})
-    if tools_text:
-        if plain and plain[0]["role"] == "system":
-            plain[0] = {"role": "system", "content": f"{plain[0]['content']}\n\n{tools_text}"}
-        else:
-            plain.insert(0, {"role": "system", "content": tools_text})
-    return plain
+    return render_messages(
+        messages,
+        tools_text,
+        tool_result_style=config.tool_result_style,
+        tool_result_instruction=config.tool_result_instruction,
+    )
 
 
 def _calls_since_user(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -89,12 +68,15 @@ class LlamaChatEngine:
         messages = request.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ModelError("request needs a non-empty 'messages' list")
-        tools = [t for t in request.get("tools") or [] if t.get("type") == "function"]
+        declared = [t for t in request.get("tools") or [] if t.get("type") == "function"]
+        tools = declared
         tool_choice = request.get("tool_choice") or "auto"
         limit = self.config.max_tool_calls_per_turn
         if tool_choice == "none" or (limit is not None and _calls_since_user(messages) >= limit):
             tools = []
         usable = select_tools(tools, tool_choice) if tools else []
+        if usable and self.config.ground_tool_arguments:
+            usable = ground_tools(usable, last_user_text(messages))
         if usable:
             grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
         elif request.get("tools"):
@@ -105,7 +87,7 @@ class LlamaChatEngine:
         temperature = request.get("temperature")
         with self._lock:
             yield from self._generate(
-                _plain_messages(messages, tool_prompt(usable) if usable else ""),
+                _plain_messages(messages, tool_prompt(declared) if declared else "", self.config),
                 grammar,
                 int(max_tokens or self.config.max_tokens),
                 self.config.temperature if temperature is None else float(temperature),

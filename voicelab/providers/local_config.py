@@ -7,6 +7,7 @@ from pathlib import Path
 
 from voicelab._imports import require
 from voicelab.errors import ConfigError
+from voicelab.providers.chat_render import TOOL_RESULT_STYLES, ToolResultStyle
 
 _DEFAULT_THREADS = 2  # the reference machine has 2 cores
 
@@ -116,9 +117,24 @@ class LlamaConfig:
     max_tool_calls_per_turn: int | None = 1
     """After this many tool calls since the user spoke, only an answer is allowed: a small
     model otherwise tends to call tools again and again. None lifts the limit."""
+    tool_result_style: ToolResultStyle = "user"
+    """How a tool's result is shown to a model whose chat template has no ``tool`` role:
+    "user" or "system" (a message in that role, "Result of <tool>: ..." and the
+    instruction below), or "tool_role" (the raw role ``tool``, "Tool result: ...")."""
+    tool_result_instruction: str = "Answer the customer in one short sentence using this result."
+    """Text after a tool's result (styles "user"/"system"), telling the model what to do."""
+    ground_tool_arguments: bool = True
+    """A tool's digit identifiers (string parameters whose ``pattern`` takes digits, e.g. an
+    order number) may only be numbers the user said in this turn, and a tool needing one the
+    user did not say cannot be called: a small model otherwise invents or copies them."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "GGUF")
+        if self.tool_result_style not in TOOL_RESULT_STYLES:
+            raise ConfigError(
+                f"LlamaConfig: tool_result_style must be one of {TOOL_RESULT_STYLES}, "
+                f"not {self.tool_result_style!r}"
+            )
         if self.n_ctx < 256 or self.n_threads < 1 or self.max_tokens < 1:
             raise ConfigError("LlamaConfig: n_ctx >= 256, n_threads >= 1, max_tokens >= 1")
 
