@@ -7,7 +7,7 @@ agent on any registered architecture. A new backend is a new entry, not a new ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from voicelab.errors import ConfigError
@@ -28,10 +28,14 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
     paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
     whisper = WhisperConfig(model_path=paths["whisper"]) if paths["whisper"] else WhisperConfig()
     piper = PiperConfig(model_path=paths["piper"]) if paths["piper"] else PiperConfig()
-    llama = (
-        LlamaConfig(model_path=paths["llm"], n_threads=config.llm_threads)
-        if paths["llm"]
-        else LlamaConfig(n_threads=config.llm_threads)
+    llama = replace(
+        LlamaConfig(model_path=paths["llm"]) if paths["llm"] else LlamaConfig(),
+        n_threads=config.llm_threads,
+        n_threads_batch=config.llm_threads_batch,
+        stable_prompt_prefix=config.llm_stable_prompt_prefix,
+        prefill_call_opening=config.llm_prefill_call_opening,
+        tool_result_style=config.llm_tool_result_style,
+        ground_tool_arguments=config.llm_ground_tool_arguments,
     )
     provider = LocalVoiceModelProvider(whisper, piper)
     model, model_name = local_agent_model(llama)

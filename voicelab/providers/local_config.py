@@ -108,6 +108,10 @@ class LlamaConfig:
     """Threads for inference. One by default: llama.cpp's worker threads spin at barriers, and
     when STT, TTS or another process share the two cores a 2-thread decode was seen to stall
     for tens of seconds; a single thread has no barrier to spin at."""
+    n_threads_batch: int = 1
+    """Speed lever: threads for prefill (the prompt, evaluated in batches). llama.cpp's own
+    default is every core; on the shared 2 cores a 2-thread prefill stalls at its barriers like
+    a 2-thread decode (seen: 338 tokens in 15-19 s, against 1-7 s on one thread)."""
     max_tokens: int = 96
     """Default cap on generated tokens per request (a spoken answer is short)."""
     temperature: float = 0.0
@@ -128,6 +132,15 @@ class LlamaConfig:
     order number) may only be numbers the user said in this turn, and a tool needing one the
     user did not say cannot be called: a small model otherwise invents or copies them."""
 
+    stable_prompt_prefix: bool = True
+    """Speed lever: list the request's tools in the system prompt in every phase of a turn
+    (after the call limit the grammar alone forbids another call), so the answer's prompt
+    extends the call's and llama.cpp reuses its KV cache instead of evaluating it again."""
+    prefill_call_opening: bool = True
+    """Speed lever: when a call is required, put its fixed opening (``<tool_call>{"name": "``,
+    with one tool up to its arguments) in the prompt, evaluated in one batch rather than
+    decoded token by token; and stop decoding once the arguments close (the rest is fixed)."""
+
     def __post_init__(self) -> None:
         _check_path(self.model_path, "GGUF")
         if self.tool_result_style not in TOOL_RESULT_STYLES:
@@ -135,8 +148,12 @@ class LlamaConfig:
                 f"LlamaConfig: tool_result_style must be one of {TOOL_RESULT_STYLES}, "
                 f"not {self.tool_result_style!r}"
             )
-        if self.n_ctx < 256 or self.n_threads < 1 or self.max_tokens < 1:
-            raise ConfigError("LlamaConfig: n_ctx >= 256, n_threads >= 1, max_tokens >= 1")
+        if self.n_ctx < 256 or min(self.n_threads, self.n_threads_batch, self.max_tokens) < 1:
+            raise ConfigError(
+                "LlamaConfig: n_ctx must be >= 256 and n_threads, n_threads_batch, "
+                f"max_tokens >= 1 (got {self.n_ctx}, {self.n_threads}, {self.n_threads_batch}, "
+                f"{self.max_tokens})"
+            )
 
     @property
     def served_name(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -157,6 +158,56 @@ def grammar_text(tools: Sequence[Mapping[str, Any]], allow_answer: bool) -> str:
     return f"{call_rules}\n{root}\n"
 
 
+@dataclass(frozen=True)
+class ForcedCall:
+    """A required call split in two: the opening every allowed call shares (prefilled with the
+    prompt in one batch) and the GBNF grammar of the rest (decoded token by token)."""
+
+    opening: str
+    grammar: str
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
+    """The fixed opening and the grammar of the rest of a call that must use one of ``tools``.
+
+    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments": ``);
+    several fix ``<tool_call>{"name": "`` and the rest starts with the name.
+    """
+    converter_module = require("llama_cpp.llama_grammar")
+    converter = converter_module.SchemaConverter(
+        prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
+    )
+    closing = f'"}}" {_gbnf_literal(CALL_CLOSE)}'
+    names, rules = [], []
+    for i, tool in enumerate(tools):
+        fn = tool["function"]
+        parameters = inline_refs(fn.get("parameters") or {"type": "object", "properties": {}})
+        names.append(json.dumps(fn["name"])[1:-1])  # as it appears inside a JSON string
+        rules.append(converter.visit(converter.resolve_refs(parameters, ""), f"tool{i}-arguments"))
+    if len(tools) == 1:
+        opening = f'{CALL_OPEN}{{"name": "{names[0]}", "arguments": '
+        root = f"root ::= {rules[0]} {closing}"
+    else:
+        opening = f'{CALL_OPEN}{{"name": "'
+        after_name = '", "arguments": '
+        branches = " | ".join(
+            f"{_gbnf_literal(name + after_name)} {rule}"
+            for name, rule in zip(names, rules, strict=True)
+        )
+        root = f"root ::= ({branches}) {closing}"
+    return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n")
+
+
+def call_arguments_closed(text: str) -> bool:
+    """Whether a call's text so far holds its whole arguments object: what follows (``}`` and
+    ``</tool_call>``) is fixed, so decoding it adds nothing."""
+    return not text.endswith(CALL_CLOSE) and _try_parse_call(f"{text}}}{CALL_CLOSE}") is not None
+
+
 @lru_cache(maxsize=64)
 def compile_grammar(text: str) -> Any:
     """A compiled ``LlamaGrammar`` (cached: the same tools give the same grammar)."""
@@ -167,13 +218,20 @@ def compile_grammar(text: str) -> Any:
         raise ModelError(f"cannot compile tool grammar: {e}") from e
 
 
-def parse_call(text: str) -> tuple[str, dict[str, Any]]:
-    """Name and arguments of a generated ``<tool_call>...</tool_call>``."""
+def _try_parse_call(text: str) -> tuple[str, dict[str, Any]] | None:
     body = text.strip().removeprefix(CALL_OPEN).removesuffix(CALL_CLOSE)
     try:
         call = json.loads(body)
         return str(call["name"]), dict(call["arguments"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def parse_call(text: str) -> tuple[str, dict[str, Any]]:
+    """Name and arguments of a generated ``<tool_call>...</tool_call>``."""
+    call = _try_parse_call(text)
+    if call is None:
         raise ModelError(
             f"model produced an incomplete tool call ({text[:80]!r}); raise max_tokens"
-        ) from e
+        )
+    return call
