@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/llm_levers.py [--max-turns N] [--block K] [--levers name ...]
 
-Every variant (all levers on; each lever off alone) runs a block of shared clips before the
+Every variant (the defaults; each lever switched alone) runs a block of shared clips before the
 next block starts, so machine load falls on all variants alike. Blocks rather than single
 turns: variants that share a model share its KV cache, which a block warms for its variant.
 Prints the median LLM stages and voice-to-voice per variant, and the load average.
@@ -27,6 +27,7 @@ LEVERS: dict[str, dict[str, Any]] = {
     "llm_stable_prompt_prefix": {"llm_stable_prompt_prefix": False},
     "llm_prefill_call_opening": {"llm_prefill_call_opening": False},
     "llm_answer_token_mask": {"llm_answer_token_mask": False},
+    "llm_reuse_decoded_tokens": {"llm_reuse_decoded_tokens": True},  # off by default: on here
 }
 COLUMNS = ("llm_ttft_s", "agent_first_text_s", "voice_to_voice_s")
 Figures = dict[str, list[float]]
@@ -48,7 +49,10 @@ async def _turn(pipeline: Any, turn: Any, conversation_id: str, into: Figures) -
 
 async def _run(max_turns: int, levers: list[str], block: int) -> dict[str, Figures]:
     base = ChainedLocalConfig()
-    variants = {"all on": base} | {f"{name} off": replace(base, **LEVERS[name]) for name in levers}
+    variants = {"defaults": base} | {
+        ",".join(f"{k}={v}" for k, v in LEVERS[name].items()): replace(base, **LEVERS[name])
+        for name in levers
+    }
     pipelines = {label: build_pipeline("chained-local", config=c) for label, c in variants.items()}
     figures: dict[str, Figures] = {label: {c: [] for c in COLUMNS} for label in variants}
     turns = [

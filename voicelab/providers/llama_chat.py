@@ -17,54 +17,38 @@ from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.answer_mask import answer_only_processor, forbidden_tokens
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
-from voicelab.providers.llama_prompt import ChatTemplate, cached_prefix
+from voicelab.providers.chat_render import last_user_text, render_messages
+from voicelab.providers.llama_prompt import (
+    ChatTemplate,
+    cached_prefix,
+    reuse_batch_evaluated_only,
+)
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     CALL_CLOSE,
-    CALL_OPEN,
     call_arguments_closed,
     compile_grammar,
     forced_call,
     grammar_text,
+    ground_tools,
     parse_call,
     select_tools,
     tool_prompt,
 )
 
 
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-
-
-def _plain_messages(messages: Sequence[Mapping[str, Any]], tools_text: str) -> list[dict[str, str]]:
+def _plain_messages(
+    messages: Sequence[Mapping[str, Any]], tools_text: str, config: LlamaConfig
+) -> list[dict[str, str]]:
     """Chat messages as role/content text the model's chat template can render."""
-    plain: list[dict[str, str]] = []
-    for m in messages:
-        role = m.get("role", "user")
-        content = _text_of(m.get("content"))
-        if role == "developer":
-            role = "system"
-        if role == "assistant" and m.get("tool_calls"):
-            content += "".join(
-                f'{CALL_OPEN}{{"name": "{c["function"]["name"]}", "arguments": '
-                f"{c['function']['arguments']}}}{CALL_CLOSE}"
-                for c in m["tool_calls"]
-            )
-        if role == "tool":
-            content = f"Tool result: {content}"
-        plain.append({"role": role, "content": content})
-    if tools_text:
-        if plain and plain[0]["role"] == "system":
-            plain[0] = {"role": "system", "content": f"{plain[0]['content']}\n\n{tools_text}"}
-        else:
-            plain.insert(0, {"role": "system", "content": tools_text})
-    return plain
+    return render_messages(
+        messages,
+        tools_text,
+        tool_result_style=config.tool_result_style,
+        tool_result_instruction=config.tool_result_instruction,
+    )
 
 
 def _closed_call(text: str) -> str:
@@ -149,7 +133,9 @@ class LlamaChatEngine:
         # A stable prefix lists the same tools in every phase (the grammar alone forbids a
         # call), so the answer's prompt extends the call's and its KV cache is reused.
         listed = tools if self.config.stable_prompt_prefix else usable
-        plain = _plain_messages(messages, tool_prompt(listed) if listed else "")
+        plain = _plain_messages(messages, tool_prompt(listed) if listed else "", self.config)
+        if usable and self.config.ground_tool_arguments:
+            usable = ground_tools(usable, last_user_text(messages))
         opening, grammar, processor = "", None, None
         prompt = self._template.tokens(plain)
         if usable and tool_choice != "auto" and self.config.prefill_call_opening:
@@ -178,7 +164,10 @@ class LlamaChatEngine:
         def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
             return completion_chunk(completion_id, created, self.model_name, delta, finish)
 
-        cached = cached_prefix(self._llm, plan.tokens)
+        if self.config.reuse_decoded_tokens:
+            cached = cached_prefix(self._llm, plan.tokens)
+        else:
+            cached = reuse_batch_evaluated_only(self._llm, plan.tokens)
         self.last_prefill = PrefillStats(len(plan.tokens), cached)
         pieces = self._llm.create_completion(
             prompt=plan.tokens,

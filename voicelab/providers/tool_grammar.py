@@ -9,6 +9,7 @@ may not start with ``<``), so the first generated character tells which branch w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 
 from voicelab._imports import require
 from voicelab.errors import ModelError
+from voicelab.normalize_ids import spoken_numbers
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
@@ -25,17 +27,27 @@ _ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # ANSWER_FORBIDDEN_CHARS, as a GBN
 ANSWER_ONLY_GRAMMAR = f"root ::= answer\n{_ANSWER_RULE}\n"
 
 
+def _type_text(schema: Mapping[str, Any]) -> str:
+    """A parameter's type as the prompt shows it: its values if it has a few, else its type."""
+    if "enum" in schema:
+        return "|".join(str(v) for v in schema["enum"])
+    return str(schema.get("type", "any"))
+
+
 def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
-    """System-prompt text that lists the tools and the call format."""
-    lines = ["You can call these tools:"]
+    """System-prompt text that lists the tools and the call format.
+
+    Worded so a small model does not echo it as an answer ("You can call this tool: ...").
+    """
+    lines = ["Tools:"]
     for tool in tools:
         fn = tool["function"]
         params = fn.get("parameters", {}).get("properties", {})
-        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
+        args = ", ".join(f"{k}: {_type_text(v)}" for k, v in params.items())
         lines.append(f"- {fn['name']}({args}): {fn.get('description', '').strip()}")
     lines.append(
-        f'To call a tool, reply with only {CALL_OPEN}{{"name": TOOL, "arguments": {{...}}}}'
-        f"{CALL_CLOSE}. Otherwise answer the user."
+        f'To use a tool, reply with only {CALL_OPEN}{{"name": TOOL, "arguments": {{...}}}}'
+        f"{CALL_CLOSE}. When a tool's result is given, answer the customer with it."
     )
     return "\n".join(lines)
 
@@ -79,6 +91,47 @@ def _call_schema(tool: Mapping[str, Any]) -> dict[str, Any]:
         "required": ["name", "arguments"],
         "additionalProperties": False,
     }
+
+
+def _digits_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` accepts some string of digits (an order number, a PIN...)."""
+    return any(re.fullmatch(pattern, "0" * n) for n in range(1, 13))
+
+
+def _grounded_parameters(parameters: Mapping[str, Any], said: Sequence[str]) -> Any:
+    """``parameters`` with each digits-pattern string limited to the numbers in ``said``;
+    None if a required one has no such number."""
+    properties = dict(parameters.get("properties") or {})
+    for name, prop in properties.items():
+        pattern = prop.get("pattern") if isinstance(prop, Mapping) else None
+        if prop.get("type") != "string" or not isinstance(pattern, str):
+            continue
+        if not _digits_pattern(pattern):
+            continue  # not an identifier of digits: left as the schema says
+        values = [v for v in said if re.fullmatch(pattern, v)]
+        if not values:
+            if name in (parameters.get("required") or []):
+                return None
+            continue
+        properties[name] = {k: v for k, v in prop.items() if k != "pattern"} | {"enum": values}
+    return {**parameters, "properties": properties}
+
+
+def ground_tools(tools: Sequence[Mapping[str, Any]], said: str) -> list[Mapping[str, Any]]:
+    """The tools whose digit identifiers (string parameters with a digits ``pattern``, such as
+    an order number) can only take a number the user said in ``said``; a tool needing one the
+    user did not say is left out. If that leaves none, ``tools`` unchanged.
+
+    A small model otherwise invents identifiers or copies them from earlier turns.
+    """
+    numbers = spoken_numbers(said)
+    grounded: list[Mapping[str, Any]] = []
+    for tool in tools:
+        fn = tool["function"]
+        parameters = _grounded_parameters(inline_refs(fn.get("parameters") or {}), numbers)
+        if parameters is not None:
+            grounded.append({**tool, "function": {**fn, "parameters": parameters}})
+    return grounded or list(tools)
 
 
 def select_tools(tools: Sequence[Mapping[str, Any]], tool_choice: Any) -> list[Mapping[str, Any]]:
