@@ -34,8 +34,17 @@ def _chained_local(
     assert isinstance(config, ChainedLocalConfig)
     whisper = WhisperConfig(**_given(model_path=config.whisper_model, cpu_threads=threads))
     piper = PiperConfig(**_given(model_path=config.piper_voice, threads=threads))
-    llm_threads = min(config.llm_threads, threads or config.llm_threads)
-    llama = LlamaConfig(**_given(model_path=config.llm_model), n_threads=llm_threads)
+    llama = LlamaConfig(
+        **_given(model_path=config.llm_model),
+        n_threads=min(config.llm_threads, threads or config.llm_threads),
+        n_threads_batch=min(config.llm_threads_batch, threads or config.llm_threads_batch),
+        stable_prompt_prefix=config.llm_stable_prompt_prefix,
+        prefill_call_opening=config.llm_prefill_call_opening,
+        answer_token_mask=config.llm_answer_token_mask,
+        reuse_decoded_tokens=config.llm_reuse_decoded_tokens,
+        tool_result_style=config.llm_tool_result_style,
+        ground_tool_arguments=config.llm_ground_tool_arguments,
+    )
     provider = LocalVoiceModelProvider(whisper, piper)
     model, model_name = local_agent_model(llama)
     return ChainedPipeline(
