@@ -73,8 +73,8 @@ class ChainedLocalConfig(ChainedConfig):
     llm_prefill_call_opening: bool = True
     """Prefill a required call's fixed opening; stop once its arguments close
     (``LlamaConfig.prefill_call_opening``)."""
-    llm_tool_result_style: ToolResultStyle = "user"
-    """How a tool's result is shown to the model: "user", "system" or "tool_role"
+    llm_tool_result_style: ToolResultStyle = "system"
+    """How a tool's result is shown to the model: "system", "user", "assistant" or "tool_role"
     (``LlamaConfig.tool_result_style``)."""
     llm_ground_tool_arguments: bool = True
     """Digit identifiers in a call only as the user said them this turn
