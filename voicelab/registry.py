@@ -34,6 +34,8 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
         n_threads_batch=config.llm_threads_batch,
         stable_prompt_prefix=config.llm_stable_prompt_prefix,
         prefill_call_opening=config.llm_prefill_call_opening,
+        answer_token_mask=config.llm_answer_token_mask,
+        reuse_decoded_tokens=config.llm_reuse_decoded_tokens,
         tool_result_style=config.llm_tool_result_style,
         ground_tool_arguments=config.llm_ground_tool_arguments,
     )

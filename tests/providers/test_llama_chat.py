@@ -15,6 +15,7 @@ import pytest
 from voicelab import ConfigError
 from voicelab.demo.support_agent import INSTRUCTIONS, lookup_order_text
 from voicelab.pipelines.chained.config import ChainedLocalConfig
+from voicelab.providers.answer_mask import forbidden_tokens
 from voicelab.providers.chat_chunks import fold_chunks
 from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig
@@ -145,6 +146,8 @@ def test_without_a_stable_prefix_the_answer_evaluates_the_tools_again() -> None:
 
 @pytest.mark.slow
 def test_kv_cache_reuse_does_not_change_the_answer(engine: LlamaChatEngine) -> None:
+    # by default only batch-evaluated cache entries are reused: a decoded token's entry (from
+    # llama.cpp's single-token path) shifted this answer's logits by up to 0.75 and changed it
     call_completion, _ = _evaluated(engine, _call_request())
     answer_request = _answer_request(_only_call(call_completion))
     warm, _ = _evaluated(engine, answer_request)
@@ -156,6 +159,17 @@ def test_kv_cache_reuse_does_not_change_the_answer(engine: LlamaChatEngine) -> N
     assert evaluated == engine.last_prefill.prompt_tokens
     warm_text = warm["choices"][0]["message"]["content"]
     assert warm_text and warm_text == cold["choices"][0]["message"]["content"]
+
+
+@pytest.mark.slow
+def test_reusing_decoded_tokens_evaluates_fewer_but_may_change_the_answer() -> None:
+    evaluated = {}
+    for reuse in (False, True):
+        engine = LlamaChatEngine(LlamaConfig(reuse_decoded_tokens=reuse))
+        call_completion, _ = _evaluated(engine, _call_request())
+        _, evaluated[reuse] = _evaluated(engine, _answer_request(_only_call(call_completion)))
+    # reused, the call's decoded tokens are not evaluated again (the call is 6 tokens or more)
+    assert evaluated[True] <= evaluated[False] - 6
 
 
 @pytest.mark.slow
@@ -174,3 +188,25 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
         assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
         decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
     assert decoded[True] < decoded[False]
+
+
+@pytest.mark.slow
+def test_answer_token_mask_forbids_what_the_grammar_forbids(engine: LlamaChatEngine) -> None:
+    llm = load_llama(engine.config)
+    banned = {int(t) for t in forbidden_tokens(llm)}
+    newline, angle = llm.tokenize(b"\n", add_bos=False), llm.tokenize(b"<", add_bos=False)
+    assert set(newline) <= banned and set(angle) <= banned
+    assert llm.token_eos() not in banned
+    assert not set(llm.tokenize(b" Your order", add_bos=False)) & banned
+
+
+@pytest.mark.slow
+def test_answer_token_mask_gives_the_grammars_answer(engine: LlamaChatEngine) -> None:
+    call_completion, _ = _evaluated(engine, _call_request())
+    request = _answer_request(_only_call(call_completion))
+    answers = {}
+    for mask in (True, False):
+        masked = LlamaChatEngine(LlamaConfig(answer_token_mask=mask))
+        answers[mask] = masked.complete(request)["choices"][0]["message"]["content"]
+    assert answers[True] and "<" not in answers[True] and "\n" not in answers[True]
+    assert answers[True] == answers[False]

@@ -15,9 +15,14 @@ from typing import Any
 
 from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
+from voicelab.providers.answer_mask import answer_only_processor, forbidden_tokens
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.chat_render import last_user_text, render_messages
-from voicelab.providers.llama_prompt import ChatTemplate, cached_prefix
+from voicelab.providers.llama_prompt import (
+    ChatTemplate,
+    cached_prefix,
+    reuse_batch_evaluated_only,
+)
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
@@ -70,6 +75,7 @@ class _Plan:
     """Tokens of the rendered messages (the rest of ``tokens`` is the call's opening)."""
     opening: str
     grammar: Any
+    logits_processor: Any = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class LlamaChatEngine:
         self._llm = load_llama(self.config)
         self._lock = model_lock(id(self._llm))
         self._template = ChatTemplate(self._llm, self.config.model_path)
+        if self.config.answer_token_mask:
+            forbidden_tokens(self._llm)  # scan the vocabulary now, not in a turn
         self.last_prefill: PrefillStats | None = None
         """The prompt of the latest request against the cache (for tests and profiles)."""
 
@@ -128,17 +136,19 @@ class LlamaChatEngine:
         plain = _plain_messages(messages, tool_prompt(listed) if listed else "", self.config)
         if usable and self.config.ground_tool_arguments:
             usable = ground_tools(usable, last_user_text(messages))
-        opening, grammar = "", None
+        opening, grammar, processor = "", None, None
+        prompt = self._template.tokens(plain)
         if usable and tool_choice != "auto" and self.config.prefill_call_opening:
             forced = forced_call(usable)
             opening, grammar = forced.opening, compile_grammar(forced.grammar)
         elif usable:
             grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
+        elif request.get("tools") and self.config.answer_token_mask:
+            processor = answer_only_processor(self._llm, len(prompt))  # the grammar's rule
         elif request.get("tools"):
             grammar = compile_grammar(ANSWER_ONLY_GRAMMAR)  # no call may slip out as text
-        prompt = self._template.tokens(plain)
         tokens = self._template.tokens(plain, opening) if opening else prompt
-        return _Plan(tokens, len(prompt), opening, grammar)
+        return _Plan(tokens, len(prompt), opening, grammar, processor)
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
         """``stream`` run in a worker thread, its chunks yielded as they are generated."""
@@ -154,11 +164,15 @@ class LlamaChatEngine:
         def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
             return completion_chunk(completion_id, created, self.model_name, delta, finish)
 
-        cached = cached_prefix(self._llm, plan.tokens)
+        if self.config.reuse_decoded_tokens:
+            cached = cached_prefix(self._llm, plan.tokens)
+        else:
+            cached = reuse_batch_evaluated_only(self._llm, plan.tokens)
         self.last_prefill = PrefillStats(len(plan.tokens), cached)
         pieces = self._llm.create_completion(
             prompt=plan.tokens,
             grammar=plan.grammar,
+            logits_processor=plan.logits_processor,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=self.config.seed,

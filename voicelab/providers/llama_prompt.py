@@ -7,6 +7,8 @@ fixed opening to the prompt, and count how much of it the model's KV cache alrea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from voicelab._imports import require
@@ -44,13 +46,49 @@ class ChatTemplate:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
 
-def cached_prefix(llm: Any, tokens: Sequence[int]) -> int:
-    """How many leading ``tokens`` the model's context already holds (llama.cpp reuses them
-    instead of evaluating them again)."""
-    held = llm.input_ids[: llm.n_tokens]
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
     count = 0
-    for have, want in zip(held, tokens, strict=False):
-        if have != want:
+    for x, y in zip(a, b, strict=False):
+        if x != y:
             break
         count += 1
     return count
+
+
+def cached_prefix(llm: Any, tokens: Sequence[int]) -> int:
+    """How many leading ``tokens`` the model's context already holds (llama.cpp reuses them
+    instead of evaluating them again)."""
+    return common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+
+
+@dataclass
+class BatchEvaluated:
+    """The latest prompt a model evaluated in batches of two tokens or more.
+
+    llama.cpp computes a single-token step (each decoded token) on another kernel path than a
+    batch: the cache entries differ slightly (logits moved by up to 0.8 here), enough to flip a
+    near-tie at temperature 0. Reusing only batch-evaluated entries keeps every answer the same
+    as a fresh evaluation of the same prompt would give.
+    """
+
+    tokens: list[int] = field(default_factory=list)
+
+
+@lru_cache(maxsize=16)
+def batch_evaluated(model_id: int) -> BatchEvaluated:
+    """The record of the loaded model ``model_id`` (one per model, like its lock)."""
+    return BatchEvaluated()
+
+
+def reuse_batch_evaluated_only(llm: Any, tokens: Sequence[int]) -> int:
+    """Forget cached entries of ``tokens`` that were not evaluated in a batch, and leave at least
+    two tokens to evaluate (a one-token rest would take the single-token path); returns how
+    many leading tokens stay cached. Records ``tokens`` as what the model evaluates next."""
+    record = batch_evaluated(id(llm))
+    keep = min(cached_prefix(llm, tokens), common_prefix(record.tokens, tokens), len(tokens) - 2)
+    keep = max(keep, 0)
+    if keep < llm.n_tokens:
+        llm.n_tokens = keep  # llama.cpp drops the cache entries past it before evaluating
+    record.tokens = list(tokens)
+    return keep

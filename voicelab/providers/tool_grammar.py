@@ -21,7 +21,9 @@ from voicelab.normalize_ids import spoken_numbers
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
-_ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # one line: a spoken answer is short
+ANSWER_FORBIDDEN_CHARS = "<\n"
+"""Characters an answer may not hold: one line (a spoken answer is short), never a call."""
+_ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # ANSWER_FORBIDDEN_CHARS, as a GBNF class
 ANSWER_ONLY_GRAMMAR = f"root ::= answer\n{_ANSWER_RULE}\n"
 
 

@@ -73,6 +73,12 @@ class ChainedLocalConfig(ChainedConfig):
     llm_prefill_call_opening: bool = True
     """Prefill a required call's fixed opening; stop once its arguments close
     (``LlamaConfig.prefill_call_opening``)."""
+    llm_reuse_decoded_tokens: bool = False
+    """Also reuse the cache of decoded tokens; faster, but answers depend on the cache
+    (``LlamaConfig.reuse_decoded_tokens``)."""
+    llm_answer_token_mask: bool = True
+    """Hold the answer to its rule with a token mask, not a grammar
+    (``LlamaConfig.answer_token_mask``)."""
     llm_tool_result_style: ToolResultStyle = "system"
     """How a tool's result is shown to the model: "system", "user", "assistant" or "tool_role"
     (``LlamaConfig.tool_result_style``)."""
