@@ -79,8 +79,8 @@ class ChainedLocalConfig(ChainedConfig):
     llm_answer_token_mask: bool = True
     """Hold the answer to its rule with a token mask, not a grammar
     (``LlamaConfig.answer_token_mask``)."""
-    llm_tool_result_style: ToolResultStyle = "user"
-    """How a tool's result is shown to the model: "user", "system" or "tool_role"
+    llm_tool_result_style: ToolResultStyle = "system"
+    """How a tool's result is shown to the model: "system", "user", "assistant" or "tool_role"
     (``LlamaConfig.tool_result_style``)."""
     llm_ground_tool_arguments: bool = True
     """Digit identifiers in a call only as the user said them this turn
