@@ -14,6 +14,7 @@ from voicelab.providers.openai_endpoint import (
     DEFAULT_STT_MODEL,
     DEFAULT_TTS_MODEL,
 )
+from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS
 
 AgentApi = Literal["responses", "chat_completions"]
 
@@ -36,10 +37,18 @@ class ChainedConfig(TurnSettings):
     input_mode: Literal["static", "streamed"] = "static"
     """"static": the whole clip as one ``AudioInput``; "streamed": chunks into the SDK's
     ``StreamedAudioInput``, and the STT session's own VAD decides where the turn ends."""
+    first_clause_min_chars: int = DEFAULT_FIRST_CLAUSE_MIN_CHARS
+    """The answer's first piece goes to TTS at the first clause this long (comma, semicolon or
+    colon) or the first sentence, whichever ends first, then whole sentences; 0 is the SDK's
+    own sentence splitter."""
 
     def __post_init__(self) -> None:
         if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
             raise ConfigError("tts_buffer_size and max_agent_turns must be >= 1")
+        if self.first_clause_min_chars < 0:
+            raise ConfigError(
+                f"first_clause_min_chars must be >= 0, not {self.first_clause_min_chars}"
+            )
         if self.input_mode not in ("static", "streamed"):
             raise ConfigError(f"input_mode must be 'static' or 'streamed', not {self.input_mode!r}")
         if self.input_mode == "static" and self.feed.mode == "realtime":
