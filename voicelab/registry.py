@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from agents import Agent
 
 
+def _given_path(path: str | None) -> dict[str, Any]:
+    """``model_path`` when one is given; nothing, so the config's default applies, if not."""
+    return {"model_path": path} if path else {}
+
+
 def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
@@ -26,8 +31,14 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
 
     assert isinstance(config, ChainedLocalConfig)
     paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
-    whisper = WhisperConfig(model_path=paths["whisper"]) if paths["whisper"] else WhisperConfig()
-    piper = PiperConfig(model_path=paths["piper"]) if paths["piper"] else PiperConfig()
+    whisper = WhisperConfig(
+        **_given_path(paths["whisper"]),
+        fit_encoder_window=config.stt_fit_encoder_window,
+        speculative=config.speculative_stt,
+    )
+    piper = PiperConfig(
+        **_given_path(paths["piper"]), max_leading_silence_ms=config.tts_max_leading_silence_ms
+    )
     llama = (
         LlamaConfig(model_path=paths["llm"], n_threads=config.llm_threads)
         if paths["llm"]

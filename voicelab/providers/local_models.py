@@ -10,21 +10,32 @@ from typing import Any
 from voicelab._imports import require
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
+from voicelab.providers.whisper_window import (
+    ENCODER_MARGIN_S,
+    MIN_ENCODER_WINDOW_S,
+    fitted_window_model,
+)
+
+
+def load_whisper(config: WhisperConfig) -> Any:
+    """A faster-whisper ``WhisperModel`` for ``config`` (configs differing only in settings
+    that do not change the model share one)."""
+    return _load_whisper(
+        config.model_path, config.compute_type, config.cpu_threads, config.fit_encoder_window
+    )
 
 
 @lru_cache(maxsize=4)
-def load_whisper(config: WhisperConfig) -> Any:
-    """A faster-whisper ``WhisperModel`` for ``config``."""
-    faster_whisper = require("faster_whisper")
+def _load_whisper(model_path: str, compute_type: str, cpu_threads: int, fitted: bool) -> Any:
+    options = {"device": "cpu", "compute_type": compute_type, "cpu_threads": cpu_threads}
     try:
-        return faster_whisper.WhisperModel(
-            config.model_path,
-            device="cpu",
-            compute_type=config.compute_type,
-            cpu_threads=config.cpu_threads,
-        )
+        if fitted:
+            return fitted_window_model(
+                model_path, ENCODER_MARGIN_S, MIN_ENCODER_WINDOW_S, **options
+            )
+        return require("faster_whisper").WhisperModel(model_path, **options)
     except (RuntimeError, ValueError, OSError) as e:
-        raise ModelError(f"cannot load Whisper model from {config.model_path}: {e}") from e
+        raise ModelError(f"cannot load Whisper model from {model_path}: {e}") from e
 
 
 @lru_cache(maxsize=4)

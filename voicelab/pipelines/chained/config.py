@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from voicelab.audio import DEFAULT_AUDIBLE_THRESHOLD_DBFS
 from voicelab.errors import ConfigError
 from voicelab.pipelines.settings import EndpointSettings, TurnSettings
+from voicelab.providers.local_config import DEFAULT_MAX_LEADING_SILENCE_MS
 from voicelab.providers.openai_endpoint import (
     AGENT_APIS,
     DEFAULT_LLM_MODEL,
@@ -73,10 +74,21 @@ class ChainedLocalConfig(ChainedConfig):
     """A piper .onnx voice; None is the embedded joe-medium voice."""
     llm_threads: int = 1
     """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
+    stt_fit_encoder_window: bool = True
+    """Whisper encodes the clip plus a margin, not a fixed 30 s window
+    (``WhisperConfig.fit_encoder_window``)."""
+    speculative_stt: bool = True
+    """Streamed input: transcription starts when the turn's closing silence begins and is used
+    if that silence ends the turn (``WhisperConfig.speculative``)."""
+    tts_max_leading_silence_ms: float | None = DEFAULT_MAX_LEADING_SILENCE_MS
+    """Piper's silence before each sentence's first audible sample is cut to this; None keeps
+    it (``PiperConfig.max_leading_silence_ms``)."""
 
     def __post_init__(self) -> None:
         if self.llm_threads < 1:
             raise ConfigError(f"llm_threads must be >= 1, not {self.llm_threads}")
+        if self.tts_max_leading_silence_ms is not None and self.tts_max_leading_silence_ms < 0:
+            raise ConfigError("tts_max_leading_silence_ms must be >= 0 (None: no trim)")
         super().__post_init__()
 
 
