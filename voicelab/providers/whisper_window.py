@@ -10,6 +10,7 @@ length plus a margin, then decodes exactly as faster-whisper does (its own
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from voicelab._imports import require
@@ -33,10 +34,20 @@ def fitted_window_model(
     model_path: str, margin_s: float, min_window_s: float, **kwargs: Any
 ) -> Any:
     """A ``faster_whisper.WhisperModel`` whose first window is fitted to the clip."""
+    model = _fitted_window_class()(model_path, **kwargs)
+    model.margin_s, model.min_window_s = margin_s, min_window_s
+    return model
+
+
+@lru_cache(maxsize=1)
+def _fitted_window_class() -> type[Any]:
     faster_whisper = require("faster_whisper")
     pad_or_trim = require("faster_whisper.audio").pad_or_trim
 
     class FittedWindowWhisperModel(faster_whisper.WhisperModel):  # type: ignore[misc, name-defined]
+        margin_s = ENCODER_MARGIN_S
+        min_window_s = MIN_ENCODER_WINDOW_S
+
         def generate_segments(
             self,
             features: Any,
@@ -47,10 +58,10 @@ def fitted_window_model(
         ) -> Iterable[Any]:
             content_frames = features.shape[-1] - 1  # as generate_segments counts them
             if encoder_output is None and content_frames <= FULL_WINDOW_FRAMES:
-                frames = fitted_frames(content_frames, margin_s, min_window_s)
+                frames = fitted_frames(content_frames, self.margin_s, self.min_window_s)
                 encoder_output = self.encode(pad_or_trim(features[:, :content_frames], frames))
             return super().generate_segments(  # type: ignore[no-any-return]
                 features, tokenizer, options, log_progress, encoder_output
             )
 
-    return FittedWindowWhisperModel(model_path, **kwargs)
+    return FittedWindowWhisperModel

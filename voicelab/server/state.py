@@ -54,6 +54,10 @@ class ServerConfig:
     """Realtime answers start speaking at the first clause this long (comma, semicolon or
     colon) or the first sentence, whichever ends first; 0 waits for whole sentences."""
 
+    speculative_stt: bool = True
+    """Realtime input with server VAD: a turn's transcription starts when its closing silence
+    begins, and is used if that silence ends the turn (``voicelab.providers.speculation``)."""
+
     def __post_init__(self) -> None:
         if self.first_clause_min_chars < 0:
             raise ConfigError(
