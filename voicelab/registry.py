@@ -33,7 +33,6 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
     paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
     whisper = WhisperConfig(
         **_given_path(paths["whisper"]),
-        fit_encoder_window=config.stt_fit_encoder_window,
         speculative=config.speculative_stt,
     )
     piper = PiperConfig(

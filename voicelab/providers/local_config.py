@@ -58,10 +58,6 @@ class WhisperConfig:
     """Decode again with sampling (temperatures 0.2 to 1.0) when the greedy text looks like a
     failure, as Whisper does; off: greedy only, so the same audio always gives the same text
     (which speculative transcription relies on) and no clip costs several decodes."""
-    fit_encoder_window: bool = True
-    """Encode a clip of up to 30 s padded to its length plus a margin
-    (``voicelab.providers.whisper_window``), not to Whisper's fixed 30 s window; False is
-    faster-whisper as it comes."""
     speculative: bool = True
     """Streamed input: start transcribing a turn when its closing silence begins and use that
     transcript if the silence ends the turn (``voicelab.providers.speculation``)."""

@@ -10,30 +10,21 @@ from typing import Any
 from voicelab._imports import require
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
-from voicelab.providers.whisper_window import (
-    ENCODER_MARGIN_S,
-    MIN_ENCODER_WINDOW_S,
-    fitted_window_model,
-)
 
 
 def load_whisper(config: WhisperConfig) -> Any:
-    """A faster-whisper ``WhisperModel`` for ``config`` (configs differing only in settings
-    that do not change the model share one)."""
-    return _load_whisper(
-        config.model_path, config.compute_type, config.cpu_threads, config.fit_encoder_window
-    )
+    """A faster-whisper ``WhisperModel`` for ``config`` (configs differing only in how it is
+    called share one)."""
+    return _load_whisper(config.model_path, config.compute_type, config.cpu_threads)
 
 
 @lru_cache(maxsize=4)
-def _load_whisper(model_path: str, compute_type: str, cpu_threads: int, fitted: bool) -> Any:
-    options = {"device": "cpu", "compute_type": compute_type, "cpu_threads": cpu_threads}
+def _load_whisper(model_path: str, compute_type: str, cpu_threads: int) -> Any:
+    faster_whisper = require("faster_whisper")
     try:
-        if fitted:
-            return fitted_window_model(
-                model_path, ENCODER_MARGIN_S, MIN_ENCODER_WINDOW_S, **options
-            )
-        return require("faster_whisper").WhisperModel(model_path, **options)
+        return faster_whisper.WhisperModel(
+            model_path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+        )
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelError(f"cannot load Whisper model from {model_path}: {e}") from e
 

@@ -74,9 +74,6 @@ class ChainedLocalConfig(ChainedConfig):
     """A piper .onnx voice; None is the embedded joe-medium voice."""
     llm_threads: int = 1
     """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
-    stt_fit_encoder_window: bool = True
-    """Whisper encodes the clip plus a margin, not a fixed 30 s window
-    (``WhisperConfig.fit_encoder_window``)."""
     speculative_stt: bool = True
     """Streamed input: transcription starts when the turn's closing silence begins and is used
     if that silence ends the turn (``WhisperConfig.speculative``)."""
