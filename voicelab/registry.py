@@ -7,7 +7,7 @@ agent on any registered architecture. A new backend is a new entry, not a new ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from voicelab.errors import ConfigError
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from agents import Agent
 
 
-def _given_path(path: str | None) -> dict[str, Any]:
-    """``model_path`` when one is given; nothing, so the config's default applies, if not."""
-    return {"model_path": path} if path else {}
-
-
 def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
@@ -31,17 +26,22 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
 
     assert isinstance(config, ChainedLocalConfig)
     paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
-    whisper = WhisperConfig(
-        **_given_path(paths["whisper"]),
+    whisper = replace(
+        WhisperConfig(model_path=paths["whisper"]) if paths["whisper"] else WhisperConfig(),
         speculative=config.speculative_stt,
     )
-    piper = PiperConfig(
-        **_given_path(paths["piper"]), max_leading_silence_ms=config.tts_max_leading_silence_ms
+    piper = replace(
+        PiperConfig(model_path=paths["piper"]) if paths["piper"] else PiperConfig(),
+        max_leading_silence_ms=config.tts_max_leading_silence_ms,
     )
-    llama = (
-        LlamaConfig(model_path=paths["llm"], n_threads=config.llm_threads)
-        if paths["llm"]
-        else LlamaConfig(n_threads=config.llm_threads)
+    llama = replace(
+        LlamaConfig(model_path=paths["llm"]) if paths["llm"] else LlamaConfig(),
+        n_threads=config.llm_threads,
+        n_threads_batch=config.llm_threads_batch,
+        stable_prompt_prefix=config.llm_stable_prompt_prefix,
+        prefill_call_opening=config.llm_prefill_call_opening,
+        tool_result_style=config.llm_tool_result_style,
+        ground_tool_arguments=config.llm_ground_tool_arguments,
     )
     provider = LocalVoiceModelProvider(whisper, piper)
     model, model_name = local_agent_model(llama)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from agents import Agent, FunctionTool, ModelSettings, function_tool
 from pydantic import Field
@@ -26,6 +26,14 @@ Assistant: <tool_call>{"name": "search_faq", "arguments": {"topic": "returns"}}<
 OrderId = Annotated[
     str, Field(pattern=r"^[0-9]{3,6}$", description="The order number, digits only")
 ]
+
+FaqTopic = Annotated[
+    Literal["returns", "shipping", "hours", "payment"],
+    Field(
+        description="returns, shipping (delivery time and cost), hours (opening hours) or payment"
+    ),
+]
+"""The topics of ``orders.json``'s FAQ: a call can only name one the shop has."""
 
 
 @lru_cache(maxsize=1)
@@ -63,19 +71,19 @@ def search_faq_text(topic: str) -> str:
 
 @function_tool
 def lookup_order(order_id: OrderId) -> str:
-    """Look up the shipping status and delivery date of an order."""
+    """Where an order is: its shipping status and the day it arrives."""
     return lookup_order_text(order_id)
 
 
 @function_tool
 def check_refund(order_id: OrderId) -> str:
-    """Check whether the refund for an order has been sent."""
+    """Whether the money for a returned order has been refunded."""
     return check_refund_text(order_id)
 
 
 @function_tool
-def search_faq(topic: str) -> str:
-    """Find the shop's policy on returns, shipping, opening hours or payment."""
+def search_faq(topic: FaqTopic) -> str:
+    """The shop's general policy on a topic; needs no order number."""
     return search_faq_text(topic)
 
 

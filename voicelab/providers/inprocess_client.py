@@ -22,11 +22,18 @@ INPROCESS_BASE_URL = "http://voicelab.inprocess/v1"
 
 
 class _SSEStream(httpx2.AsyncByteStream):
+    """The response body, readable once like a socket's: the openai client drains a finished
+    stream again, which must not start a second generation."""
+
     def __init__(self, engine: LlamaChatEngine, body: dict[str, object]) -> None:
         self._engine = engine
         self._body = body
+        self._read = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._read:
+            return
+        self._read = True
         async for event in chat_completion_sse(self._engine, self._body):
             yield event
 

@@ -9,57 +9,46 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from voicelab._async import consumer_gone, iterate_in_thread
 from voicelab.errors import ModelError
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
+from voicelab.providers.chat_render import last_user_text, render_messages
+from voicelab.providers.llama_prompt import ChatTemplate, cached_prefix
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     CALL_CLOSE,
-    CALL_OPEN,
+    call_arguments_closed,
     compile_grammar,
+    forced_call,
     grammar_text,
+    ground_tools,
     parse_call,
     select_tools,
     tool_prompt,
 )
 
 
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-
-
-def _plain_messages(messages: Sequence[Mapping[str, Any]], tools_text: str) -> list[dict[str, str]]:
+def _plain_messages(
+    messages: Sequence[Mapping[str, Any]], tools_text: str, config: LlamaConfig
+) -> list[dict[str, str]]:
     """Chat messages as role/content text the model's chat template can render."""
-    plain: list[dict[str, str]] = []
-    for m in messages:
-        role = m.get("role", "user")
-        content = _text_of(m.get("content"))
-        if role == "developer":
-            role = "system"
-        if role == "assistant" and m.get("tool_calls"):
-            content += "".join(
-                f'{CALL_OPEN}{{"name": "{c["function"]["name"]}", "arguments": '
-                f"{c['function']['arguments']}}}{CALL_CLOSE}"
-                for c in m["tool_calls"]
-            )
-        if role == "tool":
-            content = f"Tool result: {content}"
-        plain.append({"role": role, "content": content})
-    if tools_text:
-        if plain and plain[0]["role"] == "system":
-            plain[0] = {"role": "system", "content": f"{plain[0]['content']}\n\n{tools_text}"}
-        else:
-            plain.insert(0, {"role": "system", "content": tools_text})
-    return plain
+    return render_messages(
+        messages,
+        tools_text,
+        tool_result_style=config.tool_result_style,
+        tool_result_instruction=config.tool_result_instruction,
+    )
+
+
+def _closed_call(text: str) -> str:
+    """A call stopped once its arguments closed, with its fixed ending added."""
+    return text if text.endswith(CALL_CLOSE) else f"{text}}}{CALL_CLOSE}"
 
 
 def _calls_since_user(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -71,6 +60,28 @@ def _calls_since_user(messages: Sequence[Mapping[str, Any]]) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What one request asks of the model: prompt tokens, the fixed opening of a call already
+    in them, and the grammar of what is decoded."""
+
+    tokens: list[int]
+    prompt_tokens: int
+    """Tokens of the rendered messages (the rest of ``tokens`` is the call's opening)."""
+    opening: str
+    grammar: Any
+
+
+@dataclass(frozen=True)
+class PrefillStats:
+    """How one request's prompt met the model's KV cache."""
+
+    prompt_tokens: int
+    """Tokens of the whole prompt, a call's prefilled opening included."""
+    cached_tokens: int
+    """Leading tokens the context already held, reused instead of evaluated."""
+
+
 class LlamaChatEngine:
     """Serves chat-completion requests with one llama.cpp model, one request at a time."""
 
@@ -78,6 +89,9 @@ class LlamaChatEngine:
         self.config = config or LlamaConfig()
         self._llm = load_llama(self.config)
         self._lock = model_lock(id(self._llm))
+        self._template = ChatTemplate(self._llm, self.config.model_path)
+        self.last_prefill: PrefillStats | None = None
+        """The prompt of the latest request against the cache (for tests and profiles)."""
 
     @property
     def model_name(self) -> str:
@@ -89,28 +103,42 @@ class LlamaChatEngine:
         messages = request.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ModelError("request needs a non-empty 'messages' list")
-        tools = [t for t in request.get("tools") or [] if t.get("type") == "function"]
-        tool_choice = request.get("tool_choice") or "auto"
-        limit = self.config.max_tool_calls_per_turn
-        if tool_choice == "none" or (limit is not None and _calls_since_user(messages) >= limit):
-            tools = []
-        usable = select_tools(tools, tool_choice) if tools else []
-        if usable:
-            grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
-        elif request.get("tools"):
-            grammar = compile_grammar(ANSWER_ONLY_GRAMMAR)  # no call may slip out as text
-        else:
-            grammar = None
         max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
         temperature = request.get("temperature")
         with self._lock:
+            plan = self._plan(messages, request)
             yield from self._generate(
-                _plain_messages(messages, tool_prompt(usable) if usable else ""),
-                grammar,
+                plan,
                 int(max_tokens or self.config.max_tokens),
                 self.config.temperature if temperature is None else float(temperature),
                 bool((request.get("stream_options") or {}).get("include_usage", False)),
             )
+
+    def _plan(self, messages: list[Any], request: Mapping[str, Any]) -> _Plan:
+        tools = [t for t in request.get("tools") or [] if t.get("type") == "function"]
+        tool_choice = request.get("tool_choice") or "auto"
+        limit = self.config.max_tool_calls_per_turn
+        answer_only = tool_choice == "none" or (
+            limit is not None and _calls_since_user(messages) >= limit
+        )
+        usable = [] if answer_only or not tools else select_tools(tools, tool_choice)
+        # A stable prefix lists the same tools in every phase (the grammar alone forbids a
+        # call), so the answer's prompt extends the call's and its KV cache is reused.
+        listed = tools if self.config.stable_prompt_prefix else usable
+        plain = _plain_messages(messages, tool_prompt(listed) if listed else "", self.config)
+        if usable and self.config.ground_tool_arguments:
+            usable = ground_tools(usable, last_user_text(messages))
+        opening, grammar = "", None
+        if usable and tool_choice != "auto" and self.config.prefill_call_opening:
+            forced = forced_call(usable)
+            opening, grammar = forced.opening, compile_grammar(forced.grammar)
+        elif usable:
+            grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
+        elif request.get("tools"):
+            grammar = compile_grammar(ANSWER_ONLY_GRAMMAR)  # no call may slip out as text
+        prompt = self._template.tokens(plain)
+        tokens = self._template.tokens(plain, opening) if opening else prompt
+        return _Plan(tokens, len(prompt), opening, grammar)
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
         """``stream`` run in a worker thread, its chunks yielded as they are generated."""
@@ -118,12 +146,7 @@ class LlamaChatEngine:
             yield chunk
 
     def _generate(
-        self,
-        messages: list[dict[str, str]],
-        grammar: Any,
-        max_tokens: int,
-        temperature: float,
-        include_usage: bool,
+        self, plan: _Plan, max_tokens: int, temperature: float, include_usage: bool
     ) -> Iterator[Chunk]:
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
@@ -131,36 +154,62 @@ class LlamaChatEngine:
         def chunk(delta: dict[str, Any], finish: str | None = None) -> Chunk:
             return completion_chunk(completion_id, created, self.model_name, delta, finish)
 
-        pieces = self._llm.create_chat_completion(
-            messages=messages,
-            grammar=grammar,
+        cached = cached_prefix(self._llm, plan.tokens)
+        self.last_prefill = PrefillStats(len(plan.tokens), cached)
+        pieces = self._llm.create_completion(
+            prompt=plan.tokens,
+            grammar=plan.grammar,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=self.config.seed,
             stream=True,
         )
         yield chunk({"role": "assistant", "content": ""})
-        generated: list[str] = []
-        completion_tokens = 0
+        try:
+            generated = yield from self._reply(pieces, plan.opening, chunk)
+        finally:
+            pieces.close()  # left early (a closed call, a gone consumer): end llama.cpp's part
+        if generated is None:
+            return
+        if include_usage:
+            completion_tokens = len(plan.tokens) - plan.prompt_tokens + generated
+            yield {
+                **chunk({}),
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": plan.prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": plan.prompt_tokens + completion_tokens,
+                    "prompt_tokens_details": {"cached_tokens": min(cached, plan.prompt_tokens)},
+                },
+            }
+
+    def _reply(
+        self, pieces: Iterator[Any], opening: str, chunk: Callable[..., Chunk]
+    ) -> Generator[Chunk, None, int | None]:
+        """The reply's chunks: text as it is decoded, or one whole call; returns the number of
+        decoded tokens, or None when the consumer left."""
+        text = opening
+        decoded = 0
         finish = "stop"
-        is_call = False
+        is_call = bool(opening)
         for piece in pieces:
             if consumer_gone():  # nobody reads on: stop generating (a call yields only at its end)
-                return
+                return None
             choice = piece["choices"][0]
-            text = choice["delta"].get("content") or ""
             if choice.get("finish_reason"):
                 finish = choice["finish_reason"]
-            if not text:
+            if not choice.get("text"):
                 continue
-            completion_tokens += 1
-            if not generated and text.startswith("<"):
-                is_call = True
-            generated.append(text)
+            decoded += 1
+            is_call = is_call or (not text and choice["text"].startswith("<"))
+            text += choice["text"]
             if not is_call:
-                yield chunk({"content": text})
+                yield chunk({"content": choice["text"]})
+            elif self.config.prefill_call_opening and call_arguments_closed(text):
+                break  # the rest of the call is fixed text: decoding it adds nothing
         if is_call:
-            name, arguments = parse_call("".join(generated))
+            name, arguments = parse_call(_closed_call(text))
             call = {
                 "index": 0,
                 "id": f"call_{uuid.uuid4().hex[:24]}",
@@ -170,17 +219,7 @@ class LlamaChatEngine:
             yield chunk({"tool_calls": [call]})
             finish = "tool_calls"
         yield chunk({}, finish)
-        if include_usage:
-            prompt_tokens = max(0, int(self._llm.n_tokens) - completion_tokens)
-            yield {
-                **chunk({}),
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            }
+        return decoded
 
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""

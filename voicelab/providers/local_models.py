@@ -39,20 +39,30 @@ def load_piper(config: PiperConfig) -> Any:
         raise ModelError(f"cannot load Piper voice from {config.model_path}: {e}") from e
 
 
-@lru_cache(maxsize=4)
 def load_llama(config: LlamaConfig) -> Any:
-    """A ``llama_cpp.Llama`` for ``config``."""
+    """A ``llama_cpp.Llama`` for ``config``; configs that differ only in how requests are
+    served (not in how the model is loaded) share one."""
+    return _load_llama(
+        config.model_path, config.n_ctx, config.n_threads, config.n_threads_batch, config.seed
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_llama(
+    model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, seed: int
+) -> Any:
     llama_cpp = require("llama_cpp")
     try:
         llm = llama_cpp.Llama(
-            model_path=config.model_path,
-            n_ctx=config.n_ctx,
-            n_threads=config.n_threads,
-            seed=config.seed,
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads_batch,
+            seed=seed,
             verbose=False,
         )
     except (RuntimeError, ValueError, OSError) as e:
-        raise ModelError(f"cannot load GGUF model from {config.model_path}: {e}") from e
+        raise ModelError(f"cannot load GGUF model from {model_path}: {e}") from e
     # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
     atexit.register(llm.close)
     return llm

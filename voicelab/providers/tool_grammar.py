@@ -9,12 +9,15 @@ may not start with ``<``), so the first generated character tells which branch w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from voicelab._imports import require
 from voicelab.errors import ModelError
+from voicelab.normalize_ids import spoken_numbers
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
@@ -22,17 +25,27 @@ _ANSWER_RULE = "answer ::= [^<\\n] [^<\\n]*"  # one line: a spoken answer is sho
 ANSWER_ONLY_GRAMMAR = f"root ::= answer\n{_ANSWER_RULE}\n"
 
 
+def _type_text(schema: Mapping[str, Any]) -> str:
+    """A parameter's type as the prompt shows it: its values if it has a few, else its type."""
+    if "enum" in schema:
+        return "|".join(str(v) for v in schema["enum"])
+    return str(schema.get("type", "any"))
+
+
 def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
-    """System-prompt text that lists the tools and the call format."""
-    lines = ["You can call these tools:"]
+    """System-prompt text that lists the tools and the call format.
+
+    Worded so a small model does not echo it as an answer ("You can call this tool: ...").
+    """
+    lines = ["Tools:"]
     for tool in tools:
         fn = tool["function"]
         params = fn.get("parameters", {}).get("properties", {})
-        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in params.items())
+        args = ", ".join(f"{k}: {_type_text(v)}" for k, v in params.items())
         lines.append(f"- {fn['name']}({args}): {fn.get('description', '').strip()}")
     lines.append(
-        f'To call a tool, reply with only {CALL_OPEN}{{"name": TOOL, "arguments": {{...}}}}'
-        f"{CALL_CLOSE}. Otherwise answer the user."
+        f'To use a tool, reply with only {CALL_OPEN}{{"name": TOOL, "arguments": {{...}}}}'
+        f"{CALL_CLOSE}. When a tool's result is given, answer the customer with it."
     )
     return "\n".join(lines)
 
@@ -78,6 +91,47 @@ def _call_schema(tool: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _digits_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` accepts some string of digits (an order number, a PIN...)."""
+    return any(re.fullmatch(pattern, "0" * n) for n in range(1, 13))
+
+
+def _grounded_parameters(parameters: Mapping[str, Any], said: Sequence[str]) -> Any:
+    """``parameters`` with each digits-pattern string limited to the numbers in ``said``;
+    None if a required one has no such number."""
+    properties = dict(parameters.get("properties") or {})
+    for name, prop in properties.items():
+        pattern = prop.get("pattern") if isinstance(prop, Mapping) else None
+        if prop.get("type") != "string" or not isinstance(pattern, str):
+            continue
+        if not _digits_pattern(pattern):
+            continue  # not an identifier of digits: left as the schema says
+        values = [v for v in said if re.fullmatch(pattern, v)]
+        if not values:
+            if name in (parameters.get("required") or []):
+                return None
+            continue
+        properties[name] = {k: v for k, v in prop.items() if k != "pattern"} | {"enum": values}
+    return {**parameters, "properties": properties}
+
+
+def ground_tools(tools: Sequence[Mapping[str, Any]], said: str) -> list[Mapping[str, Any]]:
+    """The tools whose digit identifiers (string parameters with a digits ``pattern``, such as
+    an order number) can only take a number the user said in ``said``; a tool needing one the
+    user did not say is left out. If that leaves none, ``tools`` unchanged.
+
+    A small model otherwise invents identifiers or copies them from earlier turns.
+    """
+    numbers = spoken_numbers(said)
+    grounded: list[Mapping[str, Any]] = []
+    for tool in tools:
+        fn = tool["function"]
+        parameters = _grounded_parameters(inline_refs(fn.get("parameters") or {}), numbers)
+        if parameters is not None:
+            grounded.append({**tool, "function": {**fn, "parameters": parameters}})
+    return grounded or list(tools)
+
+
 def select_tools(tools: Sequence[Mapping[str, Any]], tool_choice: Any) -> list[Mapping[str, Any]]:
     """The tools a call may use under ``tool_choice`` (all, or the one it names)."""
     if isinstance(tool_choice, Mapping):
@@ -104,6 +158,56 @@ def grammar_text(tools: Sequence[Mapping[str, Any]], allow_answer: bool) -> str:
     return f"{call_rules}\n{root}\n"
 
 
+@dataclass(frozen=True)
+class ForcedCall:
+    """A required call split in two: the opening every allowed call shares (prefilled with the
+    prompt in one batch) and the GBNF grammar of the rest (decoded token by token)."""
+
+    opening: str
+    grammar: str
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
+    """The fixed opening and the grammar of the rest of a call that must use one of ``tools``.
+
+    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments": ``);
+    several fix ``<tool_call>{"name": "`` and the rest starts with the name.
+    """
+    converter_module = require("llama_cpp.llama_grammar")
+    converter = converter_module.SchemaConverter(
+        prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
+    )
+    closing = f'"}}" {_gbnf_literal(CALL_CLOSE)}'
+    names, rules = [], []
+    for i, tool in enumerate(tools):
+        fn = tool["function"]
+        parameters = inline_refs(fn.get("parameters") or {"type": "object", "properties": {}})
+        names.append(json.dumps(fn["name"])[1:-1])  # as it appears inside a JSON string
+        rules.append(converter.visit(converter.resolve_refs(parameters, ""), f"tool{i}-arguments"))
+    if len(tools) == 1:
+        opening = f'{CALL_OPEN}{{"name": "{names[0]}", "arguments": '
+        root = f"root ::= {rules[0]} {closing}"
+    else:
+        opening = f'{CALL_OPEN}{{"name": "'
+        after_name = '", "arguments": '
+        branches = " | ".join(
+            f"{_gbnf_literal(name + after_name)} {rule}"
+            for name, rule in zip(names, rules, strict=True)
+        )
+        root = f"root ::= ({branches}) {closing}"
+    return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n")
+
+
+def call_arguments_closed(text: str) -> bool:
+    """Whether a call's text so far holds its whole arguments object: what follows (``}`` and
+    ``</tool_call>``) is fixed, so decoding it adds nothing."""
+    return not text.endswith(CALL_CLOSE) and _try_parse_call(f"{text}}}{CALL_CLOSE}") is not None
+
+
 @lru_cache(maxsize=64)
 def compile_grammar(text: str) -> Any:
     """A compiled ``LlamaGrammar`` (cached: the same tools give the same grammar)."""
@@ -114,13 +218,20 @@ def compile_grammar(text: str) -> Any:
         raise ModelError(f"cannot compile tool grammar: {e}") from e
 
 
-def parse_call(text: str) -> tuple[str, dict[str, Any]]:
-    """Name and arguments of a generated ``<tool_call>...</tool_call>``."""
+def _try_parse_call(text: str) -> tuple[str, dict[str, Any]] | None:
     body = text.strip().removeprefix(CALL_OPEN).removesuffix(CALL_CLOSE)
     try:
         call = json.loads(body)
         return str(call["name"]), dict(call["arguments"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def parse_call(text: str) -> tuple[str, dict[str, Any]]:
+    """Name and arguments of a generated ``<tool_call>...</tool_call>``."""
+    call = _try_parse_call(text)
+    if call is None:
         raise ModelError(
             f"model produced an incomplete tool call ({text[:80]!r}); raise max_tokens"
-        ) from e
+        )
+    return call

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from voicelab.audio import DEFAULT_AUDIBLE_THRESHOLD_DBFS
 from voicelab.errors import ConfigError
 from voicelab.pipelines.settings import EndpointSettings, TurnSettings
+from voicelab.providers.chat_render import ToolResultStyle
 from voicelab.providers.local_config import DEFAULT_MAX_LEADING_SILENCE_MS
 from voicelab.providers.openai_endpoint import (
     AGENT_APIS,
@@ -74,6 +75,20 @@ class ChainedLocalConfig(ChainedConfig):
     """A piper .onnx voice; None is the embedded joe-medium voice."""
     llm_threads: int = 1
     """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
+    llm_threads_batch: int = 1
+    """llama.cpp prefill threads (``LlamaConfig.n_threads_batch``)."""
+    llm_stable_prompt_prefix: bool = True
+    """Keep the tools in the prompt of every phase so the KV cache is reused
+    (``LlamaConfig.stable_prompt_prefix``)."""
+    llm_prefill_call_opening: bool = True
+    """Prefill a required call's fixed opening; stop once its arguments close
+    (``LlamaConfig.prefill_call_opening``)."""
+    llm_tool_result_style: ToolResultStyle = "user"
+    """How a tool's result is shown to the model: "user", "system" or "tool_role"
+    (``LlamaConfig.tool_result_style``)."""
+    llm_ground_tool_arguments: bool = True
+    """Digit identifiers in a call only as the user said them this turn
+    (``LlamaConfig.ground_tool_arguments``)."""
     speculative_stt: bool = True
     """Streamed input: transcription starts when the turn's closing silence begins and is used
     if that silence ends the turn (``WhisperConfig.speculative``)."""
@@ -82,8 +97,11 @@ class ChainedLocalConfig(ChainedConfig):
     it (``PiperConfig.max_leading_silence_ms``)."""
 
     def __post_init__(self) -> None:
-        if self.llm_threads < 1:
-            raise ConfigError(f"llm_threads must be >= 1, not {self.llm_threads}")
+        if self.llm_threads < 1 or self.llm_threads_batch < 1:
+            raise ConfigError(
+                "llm_threads and llm_threads_batch must be >= 1, "
+                f"not {self.llm_threads} and {self.llm_threads_batch}"
+            )
         if self.tts_max_leading_silence_ms is not None and self.tts_max_leading_silence_ms < 0:
             raise ConfigError("tts_max_leading_silence_ms must be >= 0 (None: no trim)")
         super().__post_init__()

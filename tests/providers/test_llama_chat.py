@@ -1,0 +1,176 @@
+"""The llama.cpp chat engine's speed levers, on the real embedded model (SmolLM2-135M).
+
+Token counts, not times: llama.cpp's own counters say how many prompt tokens were evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import llama_cpp
+import pytest
+
+from voicelab import ConfigError
+from voicelab.demo.support_agent import INSTRUCTIONS, lookup_order_text
+from voicelab.pipelines.chained.config import ChainedLocalConfig
+from voicelab.providers.chat_chunks import fold_chunks
+from voicelab.providers.llama_chat import LlamaChatEngine
+from voicelab.providers.local_config import LlamaConfig
+from voicelab.providers.local_models import load_llama
+
+_ORDER_ID = {
+    "type": "object",
+    "properties": {"order_id": {"type": "string", "pattern": "^[0-9]{3,6}$"}},
+    "required": ["order_id"],
+    "additionalProperties": False,
+}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": parameters,
+        },
+    }
+    for name, description, parameters in (
+        ("lookup_order", "Look up the shipping status of an order.", _ORDER_ID),
+        ("check_refund", "Check whether the refund for an order has been sent.", _ORDER_ID),
+        (
+            "search_faq",
+            "Find the shop's policy on returns, shipping, opening hours or payment.",
+            {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]},
+        ),
+    )
+]
+USER = "Hi, where is my order 4 5 2 1? It has not arrived."
+
+
+def _call_request() -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": USER},
+        ],
+        "tools": TOOLS,
+        "tool_choice": "required",
+        "temperature": 0.0,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def _answer_request(call: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Agents SDK sends after running the call: the call and its result appended."""
+    request = _call_request()
+    result = lookup_order_text(json.loads(call["function"]["arguments"])["order_id"])
+    request["messages"] += [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": result},
+    ]
+    request["tool_choice"] = "auto"
+    return request
+
+
+def _evaluated(engine: LlamaChatEngine, request: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """The folded completion and how many prompt tokens llama.cpp evaluated in batches."""
+    context = load_llama(engine.config)._ctx.ctx
+    llama_cpp.llama_perf_context_reset(context)
+    completion = fold_chunks(engine.stream(request))
+    return completion, int(llama_cpp.llama_perf_context(context).n_p_eval)
+
+
+def _only_call(completion: Mapping[str, Any]) -> dict[str, Any]:
+    calls = completion["choices"][0]["message"]["tool_calls"]
+    assert len(calls) == 1, completion
+    call: dict[str, Any] = calls[0]
+    return call
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"n_threads_batch": 0}, {"n_threads": 0}, {"max_tokens": 0}, {"n_ctx": 16}],
+)
+def test_llama_config_refuses_bad_thread_and_size_settings(settings: dict[str, int]) -> None:
+    with pytest.raises(ConfigError, match="LlamaConfig"):
+        LlamaConfig(**settings)  # type: ignore[arg-type]
+
+
+def test_chained_local_config_refuses_zero_prefill_threads() -> None:
+    with pytest.raises(ConfigError, match="llm_threads_batch"):
+        ChainedLocalConfig(llm_threads_batch=0)
+
+
+def test_llm_levers_are_on_by_default_and_reach_the_engine_config() -> None:
+    config = ChainedLocalConfig()
+    assert (config.llm_threads_batch, config.llm_stable_prompt_prefix) == (1, True)
+    assert config.llm_prefill_call_opening is True
+    assert LlamaConfig().n_threads_batch == 1
+
+
+@pytest.fixture(scope="module")
+def engine() -> LlamaChatEngine:
+    return LlamaChatEngine(LlamaConfig())
+
+
+@pytest.mark.slow
+def test_answer_phase_reuses_the_call_phase_kv_cache(engine: LlamaChatEngine) -> None:
+    call_completion, _ = _evaluated(engine, _call_request())
+    call_prompt = engine.last_prefill
+    assert call_prompt is not None
+    answer_request = _answer_request(_only_call(call_completion))
+    answer, evaluated = _evaluated(engine, answer_request)
+    stats = engine.last_prefill
+    assert stats is not None and answer["choices"][0]["message"]["content"]
+    # the whole call prompt (system, tools, user, the call's opening) is reused from the cache;
+    # only what came after it (the call's end, its result, the generation prompt) is evaluated
+    assert stats.cached_tokens >= call_prompt.prompt_tokens
+    assert evaluated <= stats.prompt_tokens - call_prompt.prompt_tokens
+    assert answer["usage"]["prompt_tokens_details"]["cached_tokens"] >= call_prompt.prompt_tokens
+
+
+@pytest.mark.slow
+def test_without_a_stable_prefix_the_answer_evaluates_the_tools_again() -> None:
+    off = LlamaChatEngine(LlamaConfig(stable_prompt_prefix=False))
+    call_completion, _ = _evaluated(off, _call_request())
+    call_prompt = off.last_prefill
+    assert call_prompt is not None
+    _, evaluated = _evaluated(off, _answer_request(_only_call(call_completion)))
+    stats = off.last_prefill
+    assert stats is not None
+    assert stats.cached_tokens < call_prompt.prompt_tokens  # the tools' text left the prompt
+    assert evaluated > stats.prompt_tokens - call_prompt.prompt_tokens
+
+
+@pytest.mark.slow
+def test_kv_cache_reuse_does_not_change_the_answer(engine: LlamaChatEngine) -> None:
+    call_completion, _ = _evaluated(engine, _call_request())
+    answer_request = _answer_request(_only_call(call_completion))
+    warm, _ = _evaluated(engine, answer_request)
+    warm_stats = engine.last_prefill
+    load_llama(engine.config).reset()  # forget the context: the next prompt is evaluated whole
+    cold, evaluated = _evaluated(engine, answer_request)
+    assert warm_stats is not None and warm_stats.cached_tokens > 0
+    assert engine.last_prefill is not None and engine.last_prefill.cached_tokens == 0
+    assert evaluated == engine.last_prefill.prompt_tokens
+    warm_text = warm["choices"][0]["message"]["content"]
+    assert warm_text and warm_text == cold["choices"][0]["message"]["content"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tools", [TOOLS, TOOLS[:1]], ids=["three tools", "one tool"])
+def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
+    tools: list[dict[str, Any]],
+) -> None:
+    decoded: dict[bool, int] = {}
+    for prefill in (True, False):
+        engine = LlamaChatEngine(LlamaConfig(prefill_call_opening=prefill))
+        context = load_llama(engine.config)._ctx.ctx
+        llama_cpp.llama_perf_context_reset(context)
+        completion = fold_chunks(engine.stream({**_call_request(), "tools": tools}))
+        call = _only_call(completion)
+        assert call["function"]["name"] in {t["function"]["name"] for t in tools}
+        assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
+        decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
+    assert decoded[True] < decoded[False]
