@@ -37,6 +37,7 @@ LEVERS_OFF: dict[str, dict[str, Any]] = {
     "all on": {},
     "first_clause_min_chars=0": {"first_clause_min_chars": 0},
     "tts_max_leading_silence_ms=None": {"tts_max_leading_silence_ms": None},
+    "stt_temperature_fallback=True": {"stt_temperature_fallback": True},
     "speculative_stt=False": {"speculative_stt": False},
 }
 

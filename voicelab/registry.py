@@ -28,6 +28,7 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
     paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
     whisper = replace(
         WhisperConfig(model_path=paths["whisper"]) if paths["whisper"] else WhisperConfig(),
+        temperature_fallback=config.stt_temperature_fallback,
         speculative=config.speculative_stt,
     )
     piper = replace(

@@ -159,6 +159,7 @@ async def test_speech_levers_are_recorded_and_used(min_chars: int) -> None:
     assert recorded["first_clause_min_chars"] == min_chars
     assert recorded["speculative_stt"] is False
     assert recorded["tts_max_leading_silence_ms"] == 10.0
+    assert recorded["stt_temperature_fallback"] is False
     state = await pipeline.start_conversation("levers")
     splitter = pipeline._voice_pipeline(state).config.tts_settings.text_splitter
     text = "Your order 4521 shipped on Monday, and it arrives Friday. Bye"

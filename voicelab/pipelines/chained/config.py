@@ -89,6 +89,9 @@ class ChainedLocalConfig(ChainedConfig):
     llm_ground_tool_arguments: bool = True
     """Digit identifiers in a call only as the user said them this turn
     (``LlamaConfig.ground_tool_arguments``)."""
+    stt_temperature_fallback: bool = False
+    """Whisper decodes again with sampling when the greedy text looks like a failure; off:
+    greedy only, repeatable (``WhisperConfig.temperature_fallback``)."""
     speculative_stt: bool = True
     """Streamed input: transcription starts when the turn's closing silence begins and is used
     if that silence ends the turn (``WhisperConfig.speculative``)."""
