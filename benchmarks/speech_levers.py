@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -129,6 +130,7 @@ async def _levers(turns: list[Turn], streamed: bool, variants: list[str]) -> Non
                 errors[name] += 1
             else:
                 figures[name].append(latency_figures(result.timeline))
+        print(f"turn {index + 1}/{len(turns)} done", file=sys.stderr, flush=True)
     print(f"mode: {'streamed, microphone-paced' if streamed else 'static'}; turns: {len(turns)}; "
           f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     print(f"{'variant (median s)':<34}" + "".join(f"{c.removesuffix('_s'):>13}" for c in COLUMNS)
