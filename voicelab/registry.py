@@ -32,8 +32,15 @@ def _chained_local(
     from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
 
     assert isinstance(config, ChainedLocalConfig)
-    whisper = WhisperConfig(**_given(model_path=config.whisper_model, cpu_threads=threads))
-    piper = PiperConfig(**_given(model_path=config.piper_voice, threads=threads))
+    whisper = WhisperConfig(
+        **_given(model_path=config.whisper_model, cpu_threads=threads),
+        temperature_fallback=config.stt_temperature_fallback,
+        speculative=config.speculative_stt,
+    )
+    piper = PiperConfig(
+        **_given(model_path=config.piper_voice, threads=threads),
+        max_leading_silence_ms=config.tts_max_leading_silence_ms,
+    )
     llama = LlamaConfig(
         **_given(model_path=config.llm_model),
         n_threads=min(config.llm_threads, threads or config.llm_threads),

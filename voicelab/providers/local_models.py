@@ -12,19 +12,21 @@ from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
 
 
-@lru_cache(maxsize=4)
 def load_whisper(config: WhisperConfig) -> Any:
-    """A faster-whisper ``WhisperModel`` for ``config``."""
+    """A faster-whisper ``WhisperModel`` for ``config`` (configs differing only in how it is
+    called share one)."""
+    return _load_whisper(config.model_path, config.compute_type, config.cpu_threads)
+
+
+@lru_cache(maxsize=4)
+def _load_whisper(model_path: str, compute_type: str, cpu_threads: int) -> Any:
     faster_whisper = require("faster_whisper")
     try:
         return faster_whisper.WhisperModel(
-            config.model_path,
-            device="cpu",
-            compute_type=config.compute_type,
-            cpu_threads=config.cpu_threads,
+            model_path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
         )
     except (RuntimeError, ValueError, OSError) as e:
-        raise ModelError(f"cannot load Whisper model from {config.model_path}: {e}") from e
+        raise ModelError(f"cannot load Whisper model from {model_path}: {e}") from e
 
 
 @lru_cache(maxsize=4)
