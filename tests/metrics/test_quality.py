@@ -15,6 +15,11 @@ LOOKUP = ExpectedToolCall(name="lookup_order", arguments={"order_id": "452"})
         ("It arrives Friday.", [], ["friday"], None, None, True, None, 1.0),
         ("It arrives Fridays.", [], ["friday"], None, None, False, None, 0.0),
         ("Refund of $49 sent", [], [], r"\$?49", None, True, None, 1.0),
+        # the normaliser writes "49 dollars" as "$49": a keyword 49 is still a whole word there
+        ("We refunded 49 dollars.", [], ["49"], None, None, True, None, 1.0),
+        ("We refunded 49 dollars.", [], ["49 dollars"], None, None, True, None, 1.0),
+        ("We refunded 49 euros.", [], ["49 dollars"], None, None, False, None, 0.0),
+        ("We refunded 149 dollars.", [], ["49"], None, None, False, None, 0.0),
         ("", [ToolCall(name="lookup_order", arguments={"order_id": "452"})], [], None, LOOKUP,
          None, True, 1.0),
         ("", [ToolCall(name="lookup_order", arguments={"order_id": "four five two"})], [], None,

@@ -26,12 +26,22 @@ class QualityScore:
         return sum(checks) / len(checks) if checks else None
 
 
+_SYMBOLS = re.compile(r"([$£€¥%])")
+
+
+def _words(text: str) -> str:
+    """``text`` normalised, with the symbols the normaliser writes ("49 dollars" -> "$49")
+    as words of their own, padded with spaces for whole-word matching."""
+    spaced = _SYMBOLS.sub(r" \1 ", normalize_english(text))
+    return f" {' '.join(spaced.split())} "
+
+
 def answer_matches(agent_text: str, keywords: Sequence[str], regex: str | None) -> bool | None:
     """All keywords (normalised, as whole words) and the regex (case-insensitive) are found."""
     if not keywords and regex is None:
         return None
-    said = f" {normalize_english(agent_text)} "
-    keywords_ok = all(f" {normalize_english(k)} " in said for k in keywords)
+    said = _words(agent_text)
+    keywords_ok = all(_words(k) in said for k in keywords)
     regex_ok = regex is None or re.search(regex, agent_text, flags=re.IGNORECASE) is not None
     return keywords_ok and regex_ok
 
