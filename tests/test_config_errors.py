@@ -8,16 +8,23 @@ import sys
 import pytest
 
 from voicelab.errors import ConfigError
-from voicelab.pipelines.chained.config import ChainedConfig
+from voicelab.pipelines.chained.config import ChainedConfig, ChainedLocalConfig
 from voicelab.pipelines.feeding import FeedConfig
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 from voicelab.registry import build_pipeline
+from voicelab.server.state import ServerConfig
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda: ChainedConfig(tts_buffer_size=0), "tts_buffer_size"),
+        (lambda: ChainedConfig(first_clause_min_chars=-1), "first_clause_min_chars"),
+        (
+            lambda: ChainedLocalConfig(tts_max_leading_silence_ms=-5.0),
+            "tts_max_leading_silence_ms",
+        ),
+        (lambda: ServerConfig(first_clause_min_chars=-1), "first_clause_min_chars"),
         (lambda: ChainedConfig(input_mode="psychic"), "input_mode"),  # type: ignore[arg-type]
         (lambda: ChainedConfig(feed=FeedConfig(mode="realtime")), "streamed"),
         (lambda: FeedConfig(chunk_ms=0), "chunk_ms"),

@@ -39,7 +39,12 @@ from voicelab.errors import (
     ServiceError,
     UnexpectedError,
     VoicelabError,
+    WorkerLostError,
 )
+from voicelab.execution.choose import ExecutionSettings, open_execution
+from voicelab.execution.processes import ProcessExecutor
+from voicelab.execution.ray_executor import RayExecutor
+from voicelab.execution.recipe import PipelineRecipe
 from voicelab.execution.retry import RetryPolicy
 from voicelab.experiment import Experiment, load_experiment
 from voicelab.metrics import error_rates, latency_figures, load_price_table, normalize_english
@@ -98,6 +103,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "Event",
+    "ExecutionSettings",
     "ExpectedToolCall",
     "Experiment",
     "FeedConfig",
@@ -110,9 +116,12 @@ __all__ = [
     "PairedComparison",
     "Pipeline",
     "PipelineError",
+    "PipelineRecipe",
     "PipelineTimeoutError",
+    "ProcessExecutor",
     "RateLimitedError",
     "RateLimits",
+    "RayExecutor",
     "RealtimeConfig",
     "RemoteTimeoutError",
     "RequestRejectedError",
@@ -130,6 +139,7 @@ __all__ = [
     "UnexpectedError",
     "Usage",
     "VoicelabError",
+    "WorkerLostError",
     "build_pipeline",
     "calibration_pairs",
     "compare_runs",
@@ -144,6 +154,7 @@ __all__ = [
     "load_price_table",
     "load_run",
     "normalize_english",
+    "open_execution",
     "resample",
     "run_dataset",
     "save_audio",

@@ -1,4 +1,4 @@
-"""The one guarded place that imports optional packages (the local models, their VAD)."""
+"""The one guarded place that imports optional packages (the local models, their VAD, Ray)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from types import ModuleType
 
 from voicelab.errors import MissingDependencyError
 
-_EXTRA_HINT = "install voicelab's local models with: pip install 'voicelab[local]'"
+_EXTRA_HINTS = {
+    "local": "install voicelab's local models with: pip install 'voicelab[local]'",
+    "ray": "install Ray (for --executor ray) with: pip install 'voicelab[ray]'",
+}
 
 
-def require(module: str) -> ModuleType:
+def require(module: str, extra: str = "local") -> ModuleType:
     """Import an optional module, or say which extra provides it."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise MissingDependencyError(f"{module} is not installed; {_EXTRA_HINT}") from e
+        raise MissingDependencyError(f"{module} is not installed; {_EXTRA_HINTS[extra]}") from e

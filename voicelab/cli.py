@@ -9,7 +9,7 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,14 @@ from voicelab.errors import ConfigError, VoicelabError
 from voicelab.experiment import Experiment, load_experiment
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from voicelab.agent.loading import LoadedAgent
+    from voicelab.execution.base import Executor
+    from voicelab.execution.choose import ExecutionSettings
+    from voicelab.execution.recipe import PipelineRecipe
+    from voicelab.pipelines.base import Pipeline
+    from voicelab.runner import RunOptions
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SERVER_KEY_ENV = "VOICELAB_SERVER_API_KEY"
@@ -104,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
             help=f"at most N {what} per minute to ENDPOINT (transcriptions, speech, chat, "
             "responses, realtime), or to each endpoint without one (repeatable)",
         )  # fmt: skip
+    # --- execution (worker processes, Ray): never part of the config hash ---
+    run.add_argument(
+        "--executor", choices=("local", "processes", "ray"),
+        help="local (this process), processes (--workers on this machine) or ray",
+    )  # fmt: skip
+    run.add_argument("--workers", type=int, help="worker processes or Ray actors (default 2)")
+    run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
+    # --- end execution ---
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -154,10 +169,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
+    from voicelab.execution.recipe import PipelineRecipe
     from voicelab.execution.settings import run_settings_from_dict
     from voicelab.metrics.cost import load_price_table
     from voicelab.progress import TerminalProgress
-    from voicelab.registry import build_pipeline
     from voicelab.report import format_summary, summarize
     from voicelab.run_folder import RunFolder
     from voicelab.runner import RunOptions, run_dataset
@@ -176,32 +191,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loaded.spec
     )  # fmt: skip
     print(f"agent: {loaded.agent.name} from {origin}", flush=True)
-    print(f"loading {experiment.pipeline} ...", flush=True)
-    pipeline = build_pipeline(
-        experiment.pipeline, agent=loaded.agent, config=config, api_key=api_key
-    )
+    execution = _execution(args)
+    recipe = PipelineRecipe(
+        pipeline=experiment.pipeline, config=config,
+        agent=None if loaded.is_default else loaded.spec, api_key=api_key,
+    )  # fmt: skip
     options = RunOptions(
         save_audio=not args.no_audio, secrets=secrets,
         **run_settings_from_dict(experiment.run, "run"),
     )  # fmt: skip
-    print(
-        f"running {dataset.num_turns} turns of {dataset.name} -> {args.out} "
-        f"({options.max_concurrency} at once, up to {options.retry.max_attempts} attempts each)",
-        flush=True,
-    )
+    print(f"loading {experiment.pipeline} ({_describe(execution)}) ...", flush=True)
     progress = TerminalProgress()
-    try:
-        frame = asyncio.run(
-            run_dataset(
-                pipeline,
-                dataset,
-                args.out,
-                prices=load_price_table(args.prices),
-                options=options,
-                progress=progress,
-                experiment=experiment,
-            )
+
+    async def run(pipeline: Pipeline, executor: Executor) -> pd.DataFrame:
+        print(
+            f"running {dataset.num_turns} turns of {dataset.name} -> {args.out} "
+            f"({options.max_concurrency} at once, up to {options.retry.max_attempts} attempts "
+            "each)",
+            flush=True,
         )
+        return await run_dataset(
+            pipeline,
+            dataset,
+            args.out,
+            prices=load_price_table(args.prices),
+            options=options,
+            progress=progress,
+            experiment=experiment,
+            executor=executor,
+        )
+
+    try:
+        frame = asyncio.run(_executed(execution, recipe, options, run))
     except KeyboardInterrupt:
         progress.close()
         print(
@@ -213,6 +234,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress.close()
     print(format_summary(summarize(frame)))
     return 0
+
+
+# --- execution (worker processes, Ray) ---
+def _execution(args: argparse.Namespace) -> ExecutionSettings:
+    from voicelab.execution.choose import execution_settings
+
+    return execution_settings(args.executor, args.workers, args.ray_address)
+
+
+def _describe(execution: ExecutionSettings) -> str:
+    if execution.executor == "local":
+        return "in this process"
+    where = f" at {execution.ray_address}" if execution.ray_address else ""
+    unit = "Ray actors" if execution.executor == "ray" else "worker processes"
+    return f"{execution.workers} {unit}{where}"
+
+
+async def _executed(
+    execution: ExecutionSettings,
+    recipe: PipelineRecipe,
+    options: RunOptions,
+    run: Callable[[Pipeline, Executor], Awaitable[pd.DataFrame]],
+) -> pd.DataFrame:
+    """``run`` with the pipeline and executor ``execution`` asks for, released afterwards."""
+    from voicelab.execution.choose import open_execution
+
+    async with open_execution(execution, recipe, options) as (pipeline, executor):
+        return await run(pipeline, executor)
+
+
+# --- end execution ---
 
 
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:

@@ -46,6 +46,12 @@ class PipelineTimeoutError(PipelineError):
     transient = True
 
 
+class WorkerLostError(PipelineError):
+    """The worker process or Ray actor running a conversation died (crash, out of memory, kill)."""
+
+    transient = True
+
+
 class UnexpectedError(PipelineError):
     """An exception voicelab does not know (a bug here, in the SDK or in the agent's tools)."""
 

@@ -126,9 +126,13 @@ _active: ContextVar[RateLimiter | None] = ContextVar("voicelab_rate_limiter", de
 
 
 @contextmanager
-def rate_limited(limits: RateLimits) -> Iterator[RateLimiter | None]:
-    """Enforce ``limits`` on the requests made in this context (tasks started in it inherit it)."""
-    limiter = RateLimiter(limits) if limits else None
+def rate_limited(limits: RateLimits | RateLimiter) -> Iterator[RateLimiter | None]:
+    """Enforce ``limits`` on the requests made in this context (tasks started in it inherit it);
+    a ``RateLimiter`` given is shared with the other contexts it is active in."""
+    if isinstance(limits, RateLimiter):
+        limiter: RateLimiter | None = limits
+    else:
+        limiter = RateLimiter(limits) if limits else None
     token = _active.set(limiter)
     try:
         yield limiter

@@ -7,7 +7,7 @@ agent on any registered architecture. A new backend is a new entry, not a new ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from voicelab.errors import ConfigError
@@ -19,19 +19,32 @@ if TYPE_CHECKING:
     from agents import Agent
 
 
-def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that are set (None keeps the config class's default)."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _chained_local(
+    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
+) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
     from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
 
     assert isinstance(config, ChainedLocalConfig)
-    paths = {"whisper": config.whisper_model, "piper": config.piper_voice, "llm": config.llm_model}
-    whisper = WhisperConfig(model_path=paths["whisper"]) if paths["whisper"] else WhisperConfig()
-    piper = PiperConfig(model_path=paths["piper"]) if paths["piper"] else PiperConfig()
-    llama = replace(
-        LlamaConfig(model_path=paths["llm"]) if paths["llm"] else LlamaConfig(),
-        n_threads=config.llm_threads,
-        n_threads_batch=config.llm_threads_batch,
+    whisper = WhisperConfig(
+        **_given(model_path=config.whisper_model, cpu_threads=threads),
+        temperature_fallback=config.stt_temperature_fallback,
+        speculative=config.speculative_stt,
+    )
+    piper = PiperConfig(
+        **_given(model_path=config.piper_voice, threads=threads),
+        max_leading_silence_ms=config.tts_max_leading_silence_ms,
+    )
+    llama = LlamaConfig(
+        **_given(model_path=config.llm_model),
+        n_threads=min(config.llm_threads, threads or config.llm_threads),
+        n_threads_batch=min(config.llm_threads_batch, threads or config.llm_threads_batch),
         stable_prompt_prefix=config.llm_stable_prompt_prefix,
         prefill_call_opening=config.llm_prefill_call_opening,
         answer_token_mask=config.llm_answer_token_mask,
@@ -53,7 +66,9 @@ def _chained_local(config: Any, agent: Agent[Any], api_key: str | None) -> Pipel
     )
 
 
-def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
+def _chained_openai(
+    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
+) -> Pipeline:
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.openai_models import openai_agent_model, openai_voice_models
     from voicelab.providers.server_backend import http_backend
@@ -73,14 +88,17 @@ def _chained_openai(config: Any, agent: Agent[Any], api_key: str | None) -> Pipe
     )
 
 
-def _realtime(config: Any, agent: Agent[Any], api_key: str | None) -> Pipeline:
+def _realtime(
+    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
+) -> Pipeline:
     from voicelab.pipelines.realtime.pipeline import build_realtime
 
     assert isinstance(config, RealtimeConfig)
     return build_realtime(config.endpoint(api_key), agent, config)
 
 
-Factory = Callable[[Any, "Agent[Any]", str | None], Pipeline]
+Factory = Callable[[Any, "Agent[Any]", str | None, int | None], Pipeline]
+"""(config, agent, api_key, threads): ``threads`` caps the CPU threads of local models."""
 
 
 @dataclass(frozen=True)
@@ -121,11 +139,14 @@ def build_pipeline(
     agent: Agent[Any] | None = None,
     config: Any = None,
     api_key: str | None = None,
+    threads: int | None = None,
 ) -> Pipeline:
     """Build the pipeline registered under ``name`` running ``agent`` (default: the demo one).
 
     ``config`` is an instance of the entry's config class (default: its defaults);
-    ``api_key`` is passed, never read from the environment here.
+    ``api_key`` is passed, never read from the environment here. ``threads`` caps the CPU
+    threads each local model uses (a worker process's share of the machine); it is an execution
+    setting, so it is not part of the config nor of ``describe()``.
     """
     entry = pipeline_entry(name)
     config = entry.config_class() if config is None else config
@@ -138,4 +159,4 @@ def build_pipeline(
         from voicelab.agent.loading import default_agent
 
         agent = default_agent().agent
-    return entry.factory(config, agent, api_key)
+    return entry.factory(config, agent, api_key, threads)

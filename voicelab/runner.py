@@ -20,6 +20,7 @@ import pandas as pd
 from voicelab.conversation_audio import conversation_stereo, user_clip
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.environment import describe_environment
+from voicelab.execution.base import Executor
 from voicelab.execution.conversation import TurnOutcome
 from voicelab.execution.local import AsyncioExecutor
 from voicelab.execution.retry import RetryPolicy
@@ -68,6 +69,7 @@ class _Run:
     def __init__(
         self, pipeline: Pipeline, dataset: Dataset, folder: RunFolder, prices: PriceTable,
         options: RunOptions, progress: ProgressCallback | None, experiment: Experiment | None,
+        execution: Mapping[str, Any],
     ) -> None:  # fmt: skip
         self.pipeline = pipeline
         self.dataset = dataset
@@ -75,6 +77,8 @@ class _Run:
         self.prices = prices
         self.options = options
         self.progress = progress
+        self.execution = dict(execution)
+        """How the run executes (the executor's own description): recorded, never hashed."""
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
         self.models = dict(pipeline.models())  # resolved once: the rows price with it
@@ -99,6 +103,7 @@ class _Run:
             "pipeline": self.pipeline.name,
             "config_hash": self.hash,
             "pipeline_config": self.description,
+            "execution": self.execution,
             "prices": {"as_of": self.prices.as_of, "source": self.prices.source},
             "environment": describe_environment(),
         }
@@ -142,6 +147,7 @@ async def run_dataset(
     options: RunOptions | None = None,
     progress: ProgressCallback | None = None,
     experiment: Experiment | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
@@ -149,20 +155,24 @@ async def run_dataset(
     ``results.parquet`` is written from the rows finished so far; running again resumes.
 
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
-    ``run.json`` so the run can be repeated from it.
+    ``run.json`` so the run can be repeated from it. ``executor`` runs the conversations
+    (default: ``pipeline`` in this event loop, ``options.max_concurrency`` at once); for worker
+    processes or Ray, ``pipeline`` is the executor's ``RemotePipeline`` (see
+    ``voicelab.execution.choose``).
     """
+    options = options or RunOptions()
+    executor = executor or AsyncioExecutor(pipeline, options.max_concurrency, retry=options.retry)
     run = _Run(
         pipeline, dataset, RunFolder.open(out_dir), prices or load_price_table(),
-        options or RunOptions(), progress, experiment,
+        options, progress, experiment, executor.describe(),
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]
     if isinstance(progress, ProgressReporter):
         done = sum(len(c.turns) for c in dataset if c.conversation_id in complete)
         progress.begin(dataset.num_turns, done)
-    executor = AsyncioExecutor(pipeline, run.options.max_concurrency, retry=run.options.retry)
     try:
-        with rate_limited(run.options.rate_limits):
+        with rate_limited(run.options.rate_limits):  # workers of other executors hold their own
             await executor.run(pending, run)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if (run.folder.path / ROWS_FILE).exists():  # the table holds every row finished so far

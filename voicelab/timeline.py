@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from voicelab.clock import Clock, PerfCounterClock
 
@@ -46,6 +47,14 @@ class Timeline:
     def ordered(self) -> list[tuple[str, int]]:
         """Events sorted by time."""
         return sorted(self.stamps_ns.items(), key=lambda kv: kv[1])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a mappingproxy does not pickle, and turns cross from worker processes to the driver
+        return (_frozen_timeline, (dict(self.stamps_ns),))
+
+
+def _frozen_timeline(stamps_ns: dict[str, int]) -> Timeline:
+    return Timeline(MappingProxyType(stamps_ns))
 
 
 class TimelineRecorder:

@@ -103,6 +103,12 @@ class StreamingVAD:
         return self._speech_start is not None
 
     @property
+    def silence_start_ms(self) -> int | None:
+        """Within a turn, where the silence that may end it began (the end of speech so far);
+        None outside a turn and while speech goes on."""
+        return None if self._silence_start is None else _ms(self._silence_start)
+
+    @property
     def position_ms(self) -> int:
         """How much audio the detector has received, in ms."""
         return _ms(self._received)

@@ -35,7 +35,7 @@ def test_run_table_of_an_experiment_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("run", "message"),
     [
-        ({"workers": 2}, "unknown run setting"),
+        ({"bogus": 2}, r"unknown key\(s\) bogus in run"),
         ({"concurrency": 0}, "concurrency must be an integer >= 1"),
         ({"retry": {"max_attempts": 0}}, "max_attempts must be at least 1"),
         ({"retry": {"tries": 2}}, r"run\.retry: unknown setting"),

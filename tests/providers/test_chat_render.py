@@ -67,7 +67,7 @@ def _template_text(messages: list[dict[str, str]]) -> str:
     return str(formatter(messages=messages).prompt)
 
 
-@pytest.mark.parametrize("style", ["user", "system"])
+@pytest.mark.parametrize("style", ["user", "system", "assistant"])
 def test_tool_result_is_a_message_naming_the_tool_in_a_role_the_model_knows(style: str) -> None:
     config = LlamaConfig(tool_result_style=style, tool_result_instruction="Answer from it.")  # type: ignore[arg-type]
     plain = _plain_messages(_phases()[1], tool_prompt(TOOLS), config)
@@ -97,9 +97,9 @@ def test_each_phase_prompt_extends_the_one_before() -> None:
     ]
     for before, after in itertools.pairwise(prompts):
         assert after.startswith(before)
-    assert "<|im_start|>user\nResult of lookup_order: Order 452" in prompts[1]
+    result = f"Result of lookup_order: {lookup_order_text('452')}"
     assert prompts[1].endswith(
-        f"{config.tool_result_instruction}<|im_end|>\n<|im_start|>assistant\n"
+        f"<|im_start|>{config.tool_result_style}\n{result}<|im_end|>\n<|im_start|>assistant\n"
     )
 
 
@@ -110,4 +110,4 @@ def test_last_user_text_is_what_the_user_said_last() -> None:
 
 def test_unknown_tool_result_style_is_refused() -> None:
     with pytest.raises(ConfigError, match="tool_result_style"):
-        LlamaConfig(tool_result_style="assistant")  # type: ignore[arg-type]
+        LlamaConfig(tool_result_style="tool")  # type: ignore[arg-type]

@@ -15,8 +15,8 @@ import websockets
 from agents.realtime import RealtimeAgent, RealtimeRunner
 from agents.voice import OpenAIVoiceModelProvider, StreamedAudioInput, STTModelSettings
 from openai import AsyncOpenAI
-from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
+from tests.server.realtime_events import events_until
 from voicelab.audio import load_audio, resample, to_pcm16
 from voicelab.server.runner import LocalServer
 
@@ -60,19 +60,6 @@ def _client(server: LocalServer) -> AsyncOpenAI:
     return AsyncOpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
-async def _events_until(
-    conn: AsyncRealtimeConnection, last: str, timeout_s: float = TIMEOUT_S
-) -> list[Any]:
-    """Every server event up to and including the first of type ``last``."""
-    events: list[Any] = []
-    async with asyncio.timeout(timeout_s):
-        async for event in conn:
-            events.append(event)
-            if event.type == last:
-                return events
-    raise AssertionError(f"connection ended before {last}: {[e.type for e in events]}")
-
-
 def _of(events: Iterable[Any], kind: str) -> list[Any]:
     return [e for e in events if e.type == kind]
 
@@ -96,7 +83,7 @@ async def test_audio_turn_with_openai_client(server: LocalServer, shared_data: P
         await conn.input_audio_buffer.append(audio=_b64(_speech_samples(shared_data).tobytes()))
         await conn.input_audio_buffer.commit()
         await conn.response.create()
-        events = await _events_until(conn, "rate_limits.updated")
+        events = await events_until(conn, "rate_limits.updated")
 
     committed = _of(events, "input_audio_buffer.committed")[0]
     transcribed = _of(events, "conversation.item.input_audio_transcription.completed")[0]
@@ -128,7 +115,7 @@ async def test_server_vad_commits_and_responds(server: LocalServer, shared_data:
         chunk = RATE_HZ * 2 // 10  # 100 ms
         for start in range(0, len(pcm), chunk):
             await conn.input_audio_buffer.append(audio=_b64(pcm[start : start + chunk]))
-        events = await _events_until(conn, "response.done")
+        events = await events_until(conn, "response.done")
 
     started = _of(events, "input_audio_buffer.speech_started")
     stopped = _of(events, "input_audio_buffer.speech_stopped")
@@ -151,7 +138,7 @@ async def test_function_call_round_trip(server: LocalServer) -> None:
                   "content": [{"type": "input_text", "text": "Where is my order 123?"}]}
         )  # fmt: skip
         await conn.response.create()
-        first = await _events_until(conn, "response.done")
+        first = await events_until(conn, "response.done")
         call = _of(first, "response.done")[0].response.output[0]
         assert call.type == "function_call" and call.name == "lookup_order"
         assert call.call_id.startswith("call_")
@@ -165,7 +152,7 @@ async def test_function_call_round_trip(server: LocalServer) -> None:
                   "output": json.dumps({"status": "shipped", "eta": "tomorrow"})}
         )  # fmt: skip
         await conn.response.create(response=SHORT)
-        second = await _events_until(conn, "response.done")
+        second = await events_until(conn, "response.done")
     answer = _of(second, "response.done")[0].response
     assert answer.status == "completed"
     assert answer.output[0].type == "message"
@@ -180,14 +167,14 @@ async def test_response_cancel(server: LocalServer) -> None:
                   "content": [{"type": "input_text", "text": "Tell me a long story."}]}
         )  # fmt: skip
         await conn.response.create(response={"max_output_tokens": 200})
-        await _events_until(conn, "response.output_audio_transcript.delta")
+        await events_until(conn, "response.output_audio_transcript.delta")
         await conn.response.cancel()
-        events = await _events_until(conn, "response.done", timeout_s=10)
+        events = await events_until(conn, "response.done", timeout_s=10)
         done = _of(events, "response.done")[0].response
         assert done.status == "cancelled"
         assert done.status_details.reason == "client_cancelled"
         await conn.response.cancel()  # nothing left to cancel: an error, not a hang
-        error = await _events_until(conn, "error", timeout_s=10)
+        error = await events_until(conn, "error", timeout_s=10)
         assert error[-1].error.code == "response_cancel_not_active"
 
 
@@ -335,7 +322,7 @@ async def _timed_response(
             item={"type": "message", "role": "user",
                   "content": [{"type": "input_text", "text": "Hello there!"}]}
         )  # fmt: skip
-        await _events_until(conn, "conversation.item.done")
+        await events_until(conn, "conversation.item.done")
         start = asyncio.get_running_loop().time()
         await conn.response.create()
         async with asyncio.timeout(TIMEOUT_S):

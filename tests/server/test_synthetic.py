@@ -23,6 +23,7 @@ import soundfile as sf
 import websockets
 from openai import AsyncOpenAI
 
+from tests.server.realtime_events import events_until
 from voicelab.audio import load_audio
 from voicelab.errors import ConfigError
 from voicelab.processing_time import PROCESSING_MS_HEADER
@@ -244,16 +245,6 @@ def _b64(pcm: bytes) -> str:
     return base64.b64encode(pcm).decode("ascii")
 
 
-async def _until(conn: Any, last: str) -> list[Any]:
-    events: list[Any] = []
-    async with asyncio.timeout(TIMEOUT_S):
-        async for event in conn:
-            events.append(event)
-            if event.type == last:
-                return events
-    raise AssertionError(f"connection ended before {last}: {[e.type for e in events]}")
-
-
 async def test_realtime_session_transcribes_calls_and_speaks(synthetic: LocalServer) -> None:
     tool = FLAT_TOOLS[0]
     async with _client(synthetic).realtime.connect(model="gpt-realtime") as conn:
@@ -265,7 +256,7 @@ async def test_realtime_session_transcribes_calls_and_speaks(synthetic: LocalSer
         await conn.input_audio_buffer.append(audio=_b64(np.zeros(12_000, "<i2").tobytes()))
         await conn.input_audio_buffer.commit()
         await conn.response.create()
-        first = await _until(conn, "response.done")
+        first = await events_until(conn, "response.done")
         transcribed = [
             e for e in first if e.type == "conversation.item.input_audio_transcription.completed"
         ]
@@ -277,7 +268,7 @@ async def test_realtime_session_transcribes_calls_and_speaks(synthetic: LocalSer
             item={"type": "function_call_output", "call_id": call.call_id, "output": "shipped"}
         )
         await conn.response.create()
-        second = await _until(conn, "response.done")
+        second = await events_until(conn, "response.done")
     answer = second[-1].response
     assert answer.status == "completed" and answer.output[0].type == "message"
     transcript = [e for e in second if e.type == "response.output_audio_transcript.done"]

@@ -71,13 +71,13 @@ def search_faq_text(topic: str) -> str:
 
 @function_tool
 def lookup_order(order_id: OrderId) -> str:
-    """Where an order is: its shipping status and the day it arrives."""
+    """An order's status: whether it has shipped, and when it arrives."""
     return lookup_order_text(order_id)
 
 
 @function_tool
 def check_refund(order_id: OrderId) -> str:
-    """Whether the money for a returned order has been refunded."""
+    """Whether the money for an item sent back has been refunded."""
     return check_refund_text(order_id)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from voicelab.datasets.types import Conversation
 from voicelab.execution.conversation import TurnOutcome
@@ -28,4 +28,8 @@ class Executor(Protocol):
 
     async def run(self, conversations: Sequence[Conversation], sink: RunSink) -> None:
         """Run ``conversations``; return once every one has been reported to ``sink``."""
+        ...
+
+    def describe(self) -> Mapping[str, Any]:
+        """How it runs (executor, workers, concurrency): recorded in run.json, never hashed."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from voicelab.datasets.types import Conversation
 from voicelab.errors import ConfigError
@@ -28,6 +29,9 @@ class AsyncioExecutor:
         self.pipeline = pipeline
         self.concurrency = concurrency
         self.retry = retry
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "local", "concurrency": self.concurrency}
 
     async def run(self, conversations: Sequence[Conversation], sink: RunSink) -> None:
         limit = asyncio.Semaphore(self.concurrency)

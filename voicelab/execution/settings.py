@@ -27,17 +27,21 @@ RUN_KEYS = ("concurrency", "retry", "rate_limits")
 _LIMIT_KEYS = ("rpm", "tpm", "window_s")
 
 
+def _check_table(data: Any, keys: tuple[str, ...], where: str, name: str) -> None:
+    """Refuse ``data`` unless it is a table whose keys are among ``keys``."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: {name} must be a table, not {data!r}")
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)} in {name}; it takes {', '.join(keys)}"
+        )
+
+
 def run_settings_from_dict(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The ``[run]`` table as ``RunOptions`` fields (``max_concurrency``, ``retry``,
     ``rate_limits``), checked; only the keys present."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: run must be a table, not {data!r}")
-    unknown = sorted(set(data) - set(RUN_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown run setting(s) {', '.join(unknown)}; [run] takes "
-            f"{', '.join(RUN_KEYS)}"
-        )
+    _check_table(data, RUN_KEYS, where, "run")
     fields: dict[str, Any] = {}
     if "concurrency" in data:
         concurrency = data["concurrency"]
@@ -53,14 +57,7 @@ def run_settings_from_dict(data: Mapping[str, Any], where: str) -> dict[str, Any
 
 def rate_limits_from_dict(data: Any, where: str) -> RateLimits:
     """``[run.rate_limits]`` as ``RateLimits``."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: run.rate_limits must be a table, not {data!r}")
-    unknown = sorted(set(data) - set(_LIMIT_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)} in run.rate_limits; it takes "
-            f"{', '.join(_LIMIT_KEYS)}"
-        )
+    _check_table(data, _LIMIT_KEYS, where, "run.rate_limits")
     tables = {name: data.get(name) or {} for name in ("rpm", "tpm")}
     for name, table in tables.items():
         if not isinstance(table, Mapping):

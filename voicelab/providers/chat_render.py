@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from voicelab.providers.tool_grammar import CALL_CLOSE, CALL_OPEN
 
-ToolResultStyle = Literal["tool_role", "user", "system"]
-TOOL_RESULT_STYLES: tuple[str, ...] = ("tool_role", "user", "system")
+ToolResultStyle = Literal["tool_role", "user", "system", "assistant"]
+TOOL_RESULT_STYLES: tuple[str, ...] = ("tool_role", "user", "system", "assistant")
 
 
 def _text_of(content: Any) -> str:

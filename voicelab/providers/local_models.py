@@ -12,19 +12,21 @@ from voicelab.errors import ModelError
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
 
 
-@lru_cache(maxsize=4)
 def load_whisper(config: WhisperConfig) -> Any:
-    """A faster-whisper ``WhisperModel`` for ``config``."""
+    """A faster-whisper ``WhisperModel`` for ``config`` (configs differing only in how it is
+    called share one)."""
+    return _load_whisper(config.model_path, config.compute_type, config.cpu_threads)
+
+
+@lru_cache(maxsize=4)
+def _load_whisper(model_path: str, compute_type: str, cpu_threads: int) -> Any:
     faster_whisper = require("faster_whisper")
     try:
         return faster_whisper.WhisperModel(
-            config.model_path,
-            device="cpu",
-            compute_type=config.compute_type,
-            cpu_threads=config.cpu_threads,
+            model_path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
         )
     except (RuntimeError, ValueError, OSError) as e:
-        raise ModelError(f"cannot load Whisper model from {config.model_path}: {e}") from e
+        raise ModelError(f"cannot load Whisper model from {model_path}: {e}") from e
 
 
 @lru_cache(maxsize=4)
@@ -32,9 +34,24 @@ def load_piper(config: PiperConfig) -> Any:
     """A ``piper.PiperVoice`` for ``config``."""
     piper = require("piper")
     try:
-        return piper.PiperVoice.load(config.model_path)
+        voice = piper.PiperVoice.load(config.model_path)
+        if config.threads is not None:  # piper's loader takes no session options
+            voice.session = _onnx_session(config.model_path, config.threads)
+        return voice
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelError(f"cannot load Piper voice from {config.model_path}: {e}") from e
+
+
+def _onnx_session(model_path: str, threads: int) -> Any:
+    """An onnxruntime CPU session using at most ``threads`` threads, none of them spinning."""
+    onnxruntime = require("onnxruntime")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        model_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 def load_llama(config: LlamaConfig) -> Any:

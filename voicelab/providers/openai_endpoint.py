@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from voicelab.errors import ConfigError
@@ -10,6 +11,8 @@ from voicelab.processing_time import report_processing_time
 from voicelab.rate_limits import limit_request
 
 if TYPE_CHECKING:
+    import ssl
+
     from openai import AsyncOpenAI
 
 # The seed architecture, named explicitly: the SDK's own defaults move between releases.
@@ -67,6 +70,20 @@ class OpenAIEndpoint:
             timeout=self.timeout_s,
             max_retries=self.max_retries,
             http_client=DefaultAsyncHttpxClient(
-                event_hooks={"request": [limit_request], "response": [report_processing_time]}
+                verify=tls_context(),
+                event_hooks={"request": [limit_request], "response": [report_processing_time]},
             ),
         )
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context of every client voicelab builds (httpx's default verification).
+
+    Building one loads the CA bundle: 22 ms of CPU, which a run paid for every client, i.e.
+    every realtime session, one per conversation (28 ms of 29 ms per client; see
+    ``benchmarks/throughput.py``). A context is safe to share between clients.
+    """
+    import httpx2
+
+    return httpx2.create_ssl_context()

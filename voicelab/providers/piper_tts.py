@@ -11,11 +11,20 @@ from agents.voice import TTSModel, TTSModelSettings
 
 from voicelab._async import iterate_in_thread
 from voicelab._imports import require
-from voicelab.audio import to_pcm16
+from voicelab.audio import FloatArray, first_audible_index, to_pcm16
 from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.errors import ModelError
 from voicelab.providers.local_config import PiperConfig
 from voicelab.providers.local_models import load_piper, model_lock
+
+
+def trim_leading_silence(samples: FloatArray, rate_hz: int, keep_ms: float) -> FloatArray:
+    """``samples`` from ``keep_ms`` before the first audible sample (the audible threshold of
+    the latency measurement); unchanged if none is audible or the silence is shorter."""
+    first = first_audible_index(samples)
+    if first is None:
+        return samples
+    return samples[max(0, first - round(keep_ms * rate_hz / 1000)) :]
 
 
 class PiperTTSModel(TTSModel):
@@ -36,7 +45,8 @@ class PiperTTSModel(TTSModel):
         return int(self._voice.config.sample_rate)
 
     def synthesize_pcm16(self, text: str) -> Iterator[bytes]:
-        """Blocking: PCM16 bytes at 24 kHz, one chunk per sentence piper produces."""
+        """Blocking: PCM16 bytes at 24 kHz, one chunk per sentence piper produces (its leading
+        silence cut to ``max_leading_silence_ms``)."""
         piper = require("piper")
         syn_config = piper.SynthesisConfig(length_scale=self.config.length_scale)
         resampler = soxr.ResampleStream(
@@ -46,6 +56,10 @@ class PiperTTSModel(TTSModel):
             with self._lock:
                 for chunk in self._voice.synthesize(text, syn_config=syn_config):
                     samples = np.asarray(chunk.audio_float_array, dtype=np.float32)
+                    if self.config.max_leading_silence_ms is not None:
+                        samples = trim_leading_silence(
+                            samples, self.native_rate_hz, self.config.max_leading_silence_ms
+                        )
                     yield to_pcm16(resampler.resample_chunk(samples)).tobytes()
                 tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
                 if tail.size:

@@ -22,6 +22,8 @@ from voicelab.providers.local_models import load_whisper, model_lock
 from voicelab.providers.whisper_session import LocalTranscriptionSession
 from voicelab.vad import VadConfig
 
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # Whisper's and faster-whisper's default
+
 
 class FasterWhisperSTTModel(STTModel):
     """Transcribes a whole turn with faster-whisper in a worker thread."""
@@ -54,6 +56,7 @@ class FasterWhisperSTTModel(STTModel):
                     vad_filter=False,
                     without_timestamps=True,
                     condition_on_previous_text=False,
+                    temperature=_FALLBACK_TEMPERATURES if self.config.temperature_fallback else 0.0,
                 )
                 for segment in segments:
                     yield segment.text.strip()
@@ -83,7 +86,9 @@ class FasterWhisperSTTModel(STTModel):
         trace_include_sensitive_data: bool,
         trace_include_sensitive_audio_data: bool,
     ) -> StreamedTranscriptionSession:
-        return LocalTranscriptionSession(input, self, self.vad_config)
+        return LocalTranscriptionSession(
+            input, self, self.vad_config, speculative=self.config.speculative
+        )
 
     def describe(self) -> dict[str, Any]:
         """Settings recorded with a run."""

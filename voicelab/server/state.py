@@ -16,6 +16,7 @@ from voicelab.providers.whisper_stt import FasterWhisperSTTModel
 from voicelab.server.faults import FaultConfig, FaultInjector
 from voicelab.server.request_log import RequestLog
 from voicelab.server.synthetic import SyntheticChatEngine, SyntheticSpeech, SyntheticTranscriber
+from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # OpenAI's limit for audio uploads
 # OpenAI's limit for one input_audio_buffer.append, and here for all the audio not yet
@@ -49,8 +50,19 @@ class ServerConfig:
     whisper: WhisperConfig | None = None
     piper: PiperConfig | None = None
     llama: LlamaConfig | None = None
+    first_clause_min_chars: int = DEFAULT_FIRST_CLAUSE_MIN_CHARS
+    """Realtime answers start speaking at the first clause this long (comma, semicolon or
+    colon) or the first sentence, whichever ends first; 0 waits for whole sentences."""
+
+    speculative_stt: bool = True
+    """Realtime input with server VAD: a turn's transcription starts when its closing silence
+    begins, and is used if that silence ends the turn (``voicelab.providers.speculation``)."""
 
     def __post_init__(self) -> None:
+        if self.first_clause_min_chars < 0:
+            raise ConfigError(
+                f"first_clause_min_chars must be >= 0, not {self.first_clause_min_chars}"
+            )
         if self.backend not in BACKENDS:
             raise ConfigError(
                 f"unknown server backend {self.backend!r}; choose from {', '.join(BACKENDS)}"

@@ -9,12 +9,14 @@ from voicelab.audio import DEFAULT_AUDIBLE_THRESHOLD_DBFS
 from voicelab.errors import ConfigError
 from voicelab.pipelines.settings import EndpointSettings, TurnSettings
 from voicelab.providers.chat_render import ToolResultStyle
+from voicelab.providers.local_config import DEFAULT_MAX_LEADING_SILENCE_MS
 from voicelab.providers.openai_endpoint import (
     AGENT_APIS,
     DEFAULT_LLM_MODEL,
     DEFAULT_STT_MODEL,
     DEFAULT_TTS_MODEL,
 )
+from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS
 
 AgentApi = Literal["responses", "chat_completions"]
 
@@ -37,10 +39,18 @@ class ChainedConfig(TurnSettings):
     input_mode: Literal["static", "streamed"] = "static"
     """"static": the whole clip as one ``AudioInput``; "streamed": chunks into the SDK's
     ``StreamedAudioInput``, and the STT session's own VAD decides where the turn ends."""
+    first_clause_min_chars: int = DEFAULT_FIRST_CLAUSE_MIN_CHARS
+    """The answer's first piece goes to TTS at the first clause this long (comma, semicolon or
+    colon) or the first sentence, whichever ends first, then whole sentences; 0 is the SDK's
+    own sentence splitter."""
 
     def __post_init__(self) -> None:
         if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
             raise ConfigError("tts_buffer_size and max_agent_turns must be >= 1")
+        if self.first_clause_min_chars < 0:
+            raise ConfigError(
+                f"first_clause_min_chars must be >= 0, not {self.first_clause_min_chars}"
+            )
         if self.input_mode not in ("static", "streamed"):
             raise ConfigError(f"input_mode must be 'static' or 'streamed', not {self.input_mode!r}")
         if self.input_mode == "static" and self.feed.mode == "realtime":
@@ -79,12 +89,21 @@ class ChainedLocalConfig(ChainedConfig):
     llm_answer_token_mask: bool = True
     """Hold the answer to its rule with a token mask, not a grammar
     (``LlamaConfig.answer_token_mask``)."""
-    llm_tool_result_style: ToolResultStyle = "user"
-    """How a tool's result is shown to the model: "user", "system" or "tool_role"
+    llm_tool_result_style: ToolResultStyle = "system"
+    """How a tool's result is shown to the model: "system", "user", "assistant" or "tool_role"
     (``LlamaConfig.tool_result_style``)."""
     llm_ground_tool_arguments: bool = True
     """Digit identifiers in a call only as the user said them this turn
     (``LlamaConfig.ground_tool_arguments``)."""
+    stt_temperature_fallback: bool = False
+    """Whisper decodes again with sampling when the greedy text looks like a failure; off:
+    greedy only, repeatable (``WhisperConfig.temperature_fallback``)."""
+    speculative_stt: bool = True
+    """Streamed input: transcription starts when the turn's closing silence begins and is used
+    if that silence ends the turn (``WhisperConfig.speculative``)."""
+    tts_max_leading_silence_ms: float | None = DEFAULT_MAX_LEADING_SILENCE_MS
+    """Piper's silence before each sentence's first audible sample is cut to this; None keeps
+    it (``PiperConfig.max_leading_silence_ms``)."""
 
     def __post_init__(self) -> None:
         if self.llm_threads < 1 or self.llm_threads_batch < 1:
@@ -92,6 +111,8 @@ class ChainedLocalConfig(ChainedConfig):
                 "llm_threads and llm_threads_batch must be >= 1, "
                 f"not {self.llm_threads} and {self.llm_threads_batch}"
             )
+        if self.tts_max_leading_silence_ms is not None and self.tts_max_leading_silence_ms < 0:
+            raise ConfigError("tts_max_leading_silence_ms must be >= 0 (None: no trim)")
         super().__post_init__()
 
 

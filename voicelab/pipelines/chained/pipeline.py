@@ -37,6 +37,7 @@ from voicelab.pipelines.playback import PlaybackRecorder
 from voicelab.pipelines.probe import TurnProbe
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.speech_check import require_speech
+from voicelab.speech_split import SpeechSplitter
 from voicelab.timeline import Event, TimelineRecorder
 from voicelab.turn_result import TurnResult, Usage
 
@@ -141,6 +142,8 @@ class ChainedPipeline:
 
     def _voice_pipeline(self, state: ChainedConversation) -> VoicePipeline:
         settings = TTSModelSettings(buffer_size=self.config.tts_buffer_size)
+        if self.config.first_clause_min_chars:  # a new splitter per turn: it knows what it cut
+            settings.text_splitter = SpeechSplitter(self.config.first_clause_min_chars)
         return VoicePipeline(
             workflow=state.workflow,
             stt_model=state.stt,

@@ -14,6 +14,7 @@ from typing import Any
 
 from voicelab.audio import pcm16_bytes_to_float
 from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
+from voicelab.providers.speculation import Span, speculation_span, turn_audio_end_ms
 from voicelab.server.realtime.config import vad_config
 from voicelab.vad import StreamingVAD, VadEvent
 
@@ -33,6 +34,7 @@ class InputAudioBuffer:
         self._received_ms = 0.0  # audio appended since the session began
         self._vad: StreamingVAD | None = None
         self._vad_origin_ms = 0
+        self._turn_start_ms: int | None = None  # session time, while the VAD hears a turn
 
     @property
     def duration_ms(self) -> float:
@@ -57,11 +59,12 @@ class InputAudioBuffer:
     async def configure(self, detection: Mapping[str, Any] | None) -> None:
         """Follow the session's turn detection (a new VAD starts listening from now)."""
         if detection is None:
-            self._vad = None
+            self._vad, self._turn_start_ms = None, None
             return
         config = vad_config(detection)
         if self._vad is not None and self._vad.config == config:
             return
+        self._turn_start_ms = None
         # Building the first detector loads the ONNX model: keep that off the event loop.
         self._vad = await asyncio.to_thread(StreamingVAD, config, PCM_RATE_HZ)
         self._vad_origin_ms = round(self._received_ms)
@@ -79,14 +82,34 @@ class InputAudioBuffer:
         if self._vad is None:
             return []
         events = await asyncio.to_thread(self._vad.push, pcm16_bytes_to_float(pcm))
-        return [self._in_session_time(e) for e in events]
+        moved = [self._in_session_time(e) for e in events]
+        for event in moved:
+            self._turn_start_ms = event.audio_start_ms if event.kind == "speech_started" else None
+        return moved
+
+    def transcribed_span(self, stopped: VadEvent) -> Span:
+        """The audio of a VAD turn that is transcribed: up to a margin after its speech."""
+        assert self._vad is not None and stopped.speech_end_ms is not None
+        end_ms = turn_audio_end_ms(stopped.speech_end_ms, self._vad.config.silence_duration_ms)
+        return stopped.audio_start_ms, end_ms
+
+    def pending_span(self) -> Span | None:
+        """The span the turn in progress would be transcribed from if its current silence
+        ends it, once all that audio is here (``voicelab.providers.speculation``)."""
+        if self._vad is None or self._turn_start_ms is None:
+            return None
+        origin = self._vad_origin_ms
+        span = speculation_span(self._vad, self._turn_start_ms - origin)
+        return None if span is None else (span[0] + origin, span[1] + origin)
+
+    def audio(self, span: Span) -> bytes:
+        """A copy of the uncommitted audio in ``span`` (session ms)."""
+        return bytes(self._pcm[self._offset(span[0]) : max(0, self._offset(span[1]))])
 
     def take_all(self) -> bytes:
         """Everything uncommitted (a manual commit); the VAD forgets a turn in progress."""
         pcm = bytes(self._pcm)
-        self._drop(len(self._pcm))
-        if self._vad is not None:
-            self._vad.reset()
+        self.clear()
         return pcm
 
     def take(self, start_ms: int, end_ms: int) -> bytes:
@@ -100,6 +123,7 @@ class InputAudioBuffer:
     def clear(self) -> None:
         """Discard the uncommitted audio and any turn in progress."""
         self._drop(len(self._pcm))
+        self._turn_start_ms = None
         if self._vad is not None:
             self._vad.reset()
 

@@ -1,8 +1,9 @@
 """One realtime response from the local cascade: chat model → sentences → Piper, as events.
 
-Text streams from the chat model in a worker thread; each finished sentence is synthesised by
-Piper (another thread) while the model goes on writing, so the first audio delta does not
-wait for the whole answer. Cancelling the task stops both and ends the response "cancelled".
+Text streams from the chat model in a worker thread; the first clause and then each finished
+sentence (``voicelab.speech_split``, the chained pipeline's rule too) is synthesised by Piper
+(another thread) while the model goes on writing, so the first audio delta does not wait for
+the whole answer. Cancelling the task stops both and ends the response "cancelled".
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -30,15 +30,12 @@ from voicelab.server.realtime.events import (
 )
 from voicelab.server.state import ServerState
 from voicelab.server.tool_shapes import chat_tool_choice, chat_tools
+from voicelab.speech_split import SpeechSplitter
 
 logger = logging.getLogger("voicelab.server")
 T = TypeVar("T")
 OUTPUT_BYTES_PER_S = 48_000  # 24 kHz mono PCM16
 AUDIO_DELTA_BYTES = 4_800  # 100 ms of audio per response.output_audio.delta
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
-_CLAUSE_END = re.compile(r"(?<=[,:])\s+")
-_MIN_FIRST_CLAUSE_CHARS = 24  # a first clause this long is spoken before its sentence ends
-_MAX_UNPUNCTUATED_CHARS = 240  # speak a long run-on clause rather than wait for a full stop
 
 
 @contextlib.asynccontextmanager
@@ -49,38 +46,6 @@ async def _closing(stream: AsyncIterator[T]) -> AsyncGenerator[AsyncIterator[T],
         yield stream
     finally:
         await cast(AsyncGenerator[T, None], stream).aclose()
-
-
-class SentenceSplitter:
-    """Cuts streamed text into sentences as soon as each one is complete.
-
-    Until the first piece is out, a long enough clause (up to a comma or colon) also counts:
-    the first audio then starts sooner, and later sentences keep their natural prosody.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._started = False
-
-    def feed(self, text: str) -> list[str]:
-        """Add text; return the sentences it completed."""
-        self._buffer += text
-        *complete, self._buffer = _SENTENCE_END.split(self._buffer)
-        if not complete and not self._started:
-            clause, *rest = _CLAUSE_END.split(self._buffer, maxsplit=1)
-            if rest and len(clause) >= _MIN_FIRST_CLAUSE_CHARS:
-                complete, self._buffer = [clause], rest[0]
-        if not complete and len(self._buffer) > _MAX_UNPUNCTUATED_CHARS:
-            head, _, self._buffer = self._buffer.rpartition(" ")
-            complete = [head]
-        pieces = [s.strip() for s in complete if s.strip()]
-        self._started = self._started or bool(pieces)
-        return pieces
-
-    def flush(self) -> str:
-        """Whatever is left at the end of the text."""
-        rest, self._buffer = self._buffer.strip(), ""
-        return rest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,7 +104,8 @@ class CascadeResponse:
         self._message_index = 0
         self._previous: dict[str, str | None] = {}  # item id -> previous_item_id
         self._text: list[str] = []
-        self._splitter = SentenceSplitter()
+        self._splitter = SpeechSplitter(state.config.first_clause_min_chars)
+        self._unspoken = ""  # answer text not yet handed to the speaker
         self._sentences: asyncio.Queue[str | None] = asyncio.Queue()
         self._speaker: asyncio.Task[None] | None = None
         self._audio_bytes = 0
@@ -274,8 +240,9 @@ class CascadeResponse:
             "response.output_text.delta"
         )  # fmt: skip
         await self._send({"type": kind, **self._part_fields(), "delta": text})
-        for sentence in self._splitter.feed(text):
-            self._sentences.put_nowait(sentence)
+        ready, self._unspoken = self._splitter(self._unspoken + text)
+        if ready.strip():
+            self._sentences.put_nowait(ready.strip())
 
     async def _speak(self) -> None:
         """Synthesise sentences as they arrive and stream their audio in 100 ms deltas."""
@@ -300,7 +267,7 @@ class CascadeResponse:
         if self._message is None:
             return
         if self._speaker is not None:
-            rest = self._splitter.flush()
+            rest, self._unspoken = self._unspoken.strip(), ""
             if rest:
                 self._sentences.put_nowait(rest)
             self._sentences.put_nowait(None)

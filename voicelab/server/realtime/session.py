@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from voicelab.audio import clip_from_array
 from voicelab.audio_formats import PCM_RATE_HZ, PCM_SAMPLE_BYTES
 from voicelab.errors import ChannelClosedError, ClientEventError
+from voicelab.providers.speculation import SpeculativeTranscript
 from voicelab.server.realtime.channel import EventChannel
 from voicelab.server.realtime.client_events import (
     buffer_full_error,
@@ -74,6 +75,7 @@ class RealtimeSession:
         self._speech_item_id: str | None = None
         self._response: tuple[CascadeResponse, asyncio.Task[None]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._speculation = SpeculativeTranscript()
 
     async def run(self) -> None:
         """Greet with ``session.created``, then serve client events until the socket closes."""
@@ -103,6 +105,7 @@ class RealtimeSession:
         for task in tasks:
             task.cancel()
         self.conversation.cancel_transcriptions()
+        self._speculation.discard()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _dispatch(self, text: str | None, data: bytes | None) -> None:
@@ -134,6 +137,7 @@ class RealtimeSession:
     async def _session_update(self, event: Event, event_id: str | None) -> None:
         self.session = apply_update(self.session, event.get("session"), event_id)
         await self._input.configure(turn_detection(self.session))
+        self._speculation.discard()
         await self._channel.send({"type": "session.updated", "session": self.session})
 
     async def _append(self, event: Event, event_id: str | None) -> None:
@@ -142,6 +146,23 @@ class RealtimeSession:
             raise buffer_full_error(len(pcm), self._input.max_bytes, event_id)
         for vad_event in await self._input.append(pcm):
             await self._on_vad(vad_event)
+        if self._state.config.speculative_stt:
+            self._speculate()
+
+    def _speculate(self) -> None:
+        """Transcribe the turn in progress once its closing silence has begun."""
+        span = self._input.pending_span()
+        if span is None:
+            self._speculation.discard()  # speech goes on (or resumed)
+        elif span != self._speculation.span:
+            pcm = self._input.audio(span)
+            self._speculation.start(span, lambda: self._stt_text(pcm, "speculative turn"))
+
+    async def _stt_text(self, pcm: bytes, source: str) -> str:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        return await self._state.stt.atranscribe_clip(
+            clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {source}")
+        )
 
     async def _on_vad(self, event: VadEvent) -> None:
         detection = turn_detection(self.session) or {}
@@ -161,9 +182,15 @@ class RealtimeSession:
             {"type": "input_audio_buffer.speech_stopped", "item_id": item_id,
              "audio_end_ms": event.audio_end_ms}
         )  # fmt: skip
+        span = self._input.transcribed_span(event)
+        speculated = self._speculation.take(span)
+        spoken = self._input.audio(span) if speculated is None else b""
+        if speculated is not None:
+            logger.debug("%s: the speculative transcription of %s is the turn's", item_id, span)
         await self._commit_audio(
-            self._input.take(event.audio_start_ms, event.audio_end_ms), item_id
-        )
+            self._input.take(event.audio_start_ms, event.audio_end_ms), item_id,
+            transcribe=speculated or spoken,
+        )  # fmt: skip
         if self.session["type"] == "realtime" and detection.get("create_response", True):
             if self._response is None:
                 await self._start_response(self._response_settings({}, None))
@@ -181,9 +208,14 @@ class RealtimeSession:
             raise commit_empty_error(self._input.duration_ms, event_id)
         item_id = self._speech_item_id or new_id("item")
         self._speech_item_id = None
+        self._speculation.discard()
         await self._commit_audio(self._input.take_all(), item_id)
 
-    async def _commit_audio(self, pcm: bytes, item_id: str) -> None:
+    async def _commit_audio(
+        self, pcm: bytes, item_id: str, transcribe: bytes | asyncio.Task[str] | None = None
+    ) -> None:
+        """Commit ``pcm`` as a user item and transcribe it, or ``transcribe``: the audio to
+        transcribe instead (a VAD turn's), or its transcription already under way."""
         item = user_audio_item(item_id)
         previous = self.conversation.insert(item)
         self.conversation.audio_s[item_id] = len(pcm) / (PCM_SAMPLE_BYTES * PCM_RATE_HZ)
@@ -192,9 +224,11 @@ class RealtimeSession:
              "previous_item_id": previous}
         )  # fmt: skip
         await self._item_added(item, previous)
-        self._transcribe_later(item, pcm)
+        self._transcribe_later(item, pcm if transcribe is None else transcribe)
 
-    def _transcribe_later(self, item: Event, pcm: bytes, content_index: int = 0) -> None:
+    def _transcribe_later(
+        self, item: Event, pcm: bytes | asyncio.Task[str], content_index: int = 0
+    ) -> None:
         started = time.time(), time.perf_counter_ns()
         task = asyncio.create_task(self._transcribe(item, pcm, content_index))
         task.add_done_callback(
@@ -204,14 +238,21 @@ class RealtimeSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _transcribe(self, item: Event, pcm: bytes, content_index: int) -> str:
-        """Whisper on a committed turn; reports the transcript when the session asks for it."""
-        item_id, seconds = item["id"], len(pcm) / (PCM_SAMPLE_BYTES * PCM_RATE_HZ)
+    async def _transcribe(
+        self, item: Event, pcm: bytes | asyncio.Task[str], content_index: int
+    ) -> str:
+        """Whisper on a committed turn (or the speculative transcription of it); reports the
+        transcript when the session asks for it."""
+        item_id = item["id"]
+        seconds = self.conversation.audio_s.get(item_id) or (
+            len(pcm) / (PCM_SAMPLE_BYTES * PCM_RATE_HZ) if isinstance(pcm, bytes) else 0.0
+        )
         report = transcription_enabled(self.session)
         try:
-            samples = np.frombuffer(pcm, dtype="<i2")
-            clip = clip_from_array(samples, PCM_RATE_HZ, source=f"realtime {item_id}")
-            text = await self._state.stt.atranscribe_clip(clip)
+            if isinstance(pcm, bytes):
+                text = await self._stt_text(pcm, item_id)
+            else:
+                text = await pcm
         except Exception as e:  # reported to the client as a failed transcription
             logger.warning("transcription of %s failed: %s", item_id, e)
             if report:
@@ -238,6 +279,7 @@ class RealtimeSession:
 
     async def _clear(self, event: Event, event_id: str | None) -> None:
         self._input.clear()
+        self._speculation.discard()
         self._speech_item_id = None
         await self._channel.send({"type": "input_audio_buffer.cleared"})
 
