@@ -20,6 +20,7 @@ from voicelab.providers.chat_chunks import fold_chunks
 from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama
+from voicelab.providers.tool_grammar import closed_call
 
 _ORDER_ID = {
     "type": "object",
@@ -110,6 +111,26 @@ def test_llm_levers_are_on_by_default_and_reach_the_engine_config() -> None:
     assert LlamaConfig().n_threads_batch == 1
 
 
+_CALL = '<tool_call>{"name": "f", "arguments": '
+_WHOLE = _CALL + '{"id": "45"}}</tool_call>'
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        (_CALL + '{"id": "45', None),
+        (_CALL + '{"id": "4}5"', None),
+        (_CALL + '{"id": "45"}', _WHOLE),
+        (_CALL + '{"id": "45"}}', _WHOLE),
+        (_CALL + '{"id": "45"}}</tool_call>', _WHOLE),
+    ],
+)
+def test_closed_call_completes_a_call_once_its_arguments_close(
+    text: str, whole: str | None
+) -> None:
+    assert closed_call(text) == whole
+
+
 @pytest.fixture(scope="module")
 def engine() -> LlamaChatEngine:
     return LlamaChatEngine(LlamaConfig())
@@ -187,6 +208,10 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
         assert call["function"]["name"] in {t["function"]["name"] for t in tools}
         assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
         decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
+        if prefill:  # stopped once the arguments closed: "</tool_call>" was never decoded
+            llm = load_llama(engine.config)
+            held = llm.detokenize(list(llm.input_ids[: llm.n_tokens])).decode()
+            assert held.rstrip().endswith(("}", '"')) and not held.endswith("</")
     assert decoded[True] < decoded[False]
 
 

@@ -27,8 +27,7 @@ from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.local_models import load_llama, model_lock
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
-    CALL_CLOSE,
-    call_arguments_closed,
+    closed_call,
     compile_grammar,
     forced_call,
     grammar_text,
@@ -49,11 +48,6 @@ def _plain_messages(
         tool_result_style=config.tool_result_style,
         tool_result_instruction=config.tool_result_instruction,
     )
-
-
-def _closed_call(text: str) -> str:
-    """A call stopped once its arguments closed, with its fixed ending added."""
-    return text if text.endswith(CALL_CLOSE) else f"{text}}}{CALL_CLOSE}"
 
 
 def _calls_since_user(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -220,10 +214,10 @@ class LlamaChatEngine:
             text += choice["text"]
             if not is_call:
                 yield chunk({"content": choice["text"]})
-            elif self.config.prefill_call_opening and call_arguments_closed(text):
+            elif self.config.prefill_call_opening and closed_call(text) is not None:
                 break  # the rest of the call is fixed text: decoding it adds nothing
         if is_call:
-            name, arguments = parse_call(_closed_call(text))
+            name, arguments = parse_call(closed_call(text) or text)
             call = {
                 "index": 0,
                 "id": f"call_{uuid.uuid4().hex[:24]}",

@@ -204,10 +204,14 @@ def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
     return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n")
 
 
-def call_arguments_closed(text: str) -> bool:
-    """Whether a call's text so far holds its whole arguments object: what follows (``}`` and
-    ``</tool_call>``) is fixed, so decoding it adds nothing."""
-    return not text.endswith(CALL_CLOSE) and _try_parse_call(f"{text}}}{CALL_CLOSE}") is not None
+def closed_call(text: str) -> str | None:
+    """The whole call, once ``text`` holds its whole arguments object (what may follow, ``}``
+    and ``</tool_call>``, is fixed, so decoding it adds nothing); None before."""
+    endings = ("",) if text.endswith(CALL_CLOSE) else (CALL_CLOSE, f"}}{CALL_CLOSE}")
+    for ending in endings:
+        if _try_parse_call(text + ending) is not None:
+            return text + ending
+    return None
 
 
 @lru_cache(maxsize=64)
