@@ -25,7 +25,7 @@ from budget_tables import ChunkTimes, agent_stage_times
 from voicelab import AudioClip, Turn, TurnResult
 from voicelab.pipelines.chained.pipeline import ChainedPipeline
 from voicelab.providers.inprocess_client import inprocess_openai_client
-from voicelab.providers.llama_chat import LlamaChatEngine
+from voicelab.providers.llama_chat import LlamaChatEngine, PrefillStats
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.piper_tts import PiperTTSModel
 from voicelab.providers.whisper_stt import FasterWhisperSTTModel
@@ -50,6 +50,8 @@ class ServedRequest:
 
     request: Request
     finished: bool = False
+    prefill: PrefillStats | None = None
+    """How its prompt met the KV cache: a replay must meet it the same way."""
 
 
 class RequestLog:
@@ -112,6 +114,7 @@ class CapturingEngine(LlamaChatEngine):
         served = self._log.add(request, self._capture.turn)
         yield from super().stream(request)
         served.finished = True
+        served.prefill = self.last_prefill
 
 
 def _agent_engine(pipeline: ChainedPipeline) -> LlamaChatEngine:
@@ -197,7 +200,8 @@ class WithDirectCalls:
         """Turns whose chat requests were not all read to the end: a replay would not meet the
         cache the pipeline met, so the model alone is not timed for them."""
         self.diverged = 0
-        """Turns whose replayed answer differs from the pipeline's (so it is not the same work)."""
+        """Turns whose replay met the KV cache otherwise than the pipeline did, or answered
+        otherwise: not the same work, so the model alone is not timed for them."""
 
     @property
     def name(self) -> str:
@@ -231,7 +235,7 @@ class WithDirectCalls:
             self.direct[turn.audio_source] = alone
         return result
 
-    async def _replay(self, capture: TurnCapture) -> list[Request]:
+    async def _replay(self, capture: TurnCapture) -> list[ServedRequest]:
         """The turn's chat requests to time, after the one before them replayed untimed (the
         KV cache as the turn's first request found it); none if that cannot be exact."""
         first, last = capture.first_request, capture.last_request
@@ -243,16 +247,20 @@ class WithDirectCalls:
             return []
         if first > 0:
             await time_chat(self._engine, served[0].request)
-        return [s.request for s in served[1 if first > 0 else 0 :]]
+        return served[1 if first > 0 else 0 :]
 
     async def _alone(self, capture: TurnCapture, agent_text: str) -> dict[str, float]:
         """Each component on this turn's inputs, alone, called as the pipeline calls it."""
         nan = float("nan")
         figures = {"stt_s": await time_whisper(self._whisper, capture.stt_clips[-1])}
-        requests = [await time_chat(self._engine, r) for r in await self._replay(capture)]
+        requests, same_cache = [], True
+        for served in await self._replay(capture):
+            requests.append(await time_chat(self._engine, served.request))
+            same_cache &= self._engine.last_prefill == served.prefill
         replayed = "".join(text for r in requests for text in r.texts)
-        if requests and replayed.split() != agent_text.split():
+        if requests and (not same_cache or replayed.split() != agent_text.split()):
             self.diverged += 1
+            requests = []
         first_tts = capture.tts_texts[0] if capture.tts_texts else None
         figures.update(agent_stage_times(requests, first_tts))
         figures["tts_ttfb_s"] = await time_piper(self._piper, first_tts) if first_tts else nan

@@ -20,19 +20,34 @@ ALONE = ("stt_s", "llm_ttft_s", "agent_first_text_s", "text_buffer_s", "tts_ttfb
 
 @dataclass(frozen=True)
 class Lever:
-    """A latency or quality lever: the config settings that switch it off, and where it acts."""
+    """A latency or quality lever, and the config settings that move it from its default."""
 
     name: str
-    off: Mapping[str, Any]
-    """Dotted config path (``feed.chunk_ms``) -> the value that switches the lever off."""
+    """What the configuration is with the lever moved (the row's label)."""
+    change: Mapping[str, Any]
+    """Dotted config path (``feed.chunk_ms``) -> its value with the lever moved: off for a
+    lever on by default, on for one that is off by default."""
     input_mode: str = "static"
     """The input mode in which its effect shows ("streamed" for work during endpointing)."""
 
 
 LEVERS: tuple[Lever, ...] = (
-    Lever("forced tool call", {"tool_choice": "auto"}),
-    Lever("tts buffer of 1 chunk", {"tts_buffer_size": 120}),
-    Lever("llm on 1 thread", {"llm_threads": 2}),
+    # the agent (llm-fast, grounded)
+    Lever("tool_choice auto, not required", {"tool_choice": "auto"}),
+    Lever("tools dropped from the answer prompt", {"llm_stable_prompt_prefix": False}),
+    Lever("call opening decoded, not prefilled", {"llm_prefill_call_opening": False}),
+    Lever("answer held by a grammar, not a mask", {"llm_answer_token_mask": False}),
+    Lever("decoded tokens' KV reused (opt-in)", {"llm_reuse_decoded_tokens": True}),
+    Lever("prefill on 2 threads", {"llm_threads_batch": 2}),
+    Lever("decode on 2 threads", {"llm_threads": 2}),
+    Lever("tool results in the 'tool' role", {"llm_tool_result_style": "tool_role"}),
+    Lever("tool arguments not grounded", {"llm_ground_tool_arguments": False}),
+    # speech (speech-fast) and the SDK's TTS buffering
+    Lever("SDK sentence splitter", {"first_clause_min_chars": 0}),
+    Lever("SDK TTS buffer (120 chunks)", {"tts_buffer_size": 120}),
+    Lever("piper leading silence kept", {"tts_max_leading_silence_ms": None}),
+    Lever("Whisper temperature fallback", {"stt_temperature_fallback": True}),
+    Lever("no speculative STT", {"speculative_stt": False}, input_mode="streamed"),
 )
 
 
@@ -50,13 +65,13 @@ def config_paths(data: Mapping[str, Any], prefix: str = "") -> set[str]:
 def missing_settings(base: ChainedLocalConfig, lever: Lever) -> list[str]:
     """The lever's settings this build's config does not have (its branch not merged yet)."""
     known = config_paths(config_to_dict(base))
-    return sorted(path for path in lever.off if path not in known)
+    return sorted(path for path in lever.change if path not in known)
 
 
-def lever_off(base: ChainedLocalConfig, lever: Lever) -> ChainedLocalConfig:
-    """``base`` with ``lever`` switched off, checked like any config read from a file."""
+def lever_moved(base: ChainedLocalConfig, lever: Lever) -> ChainedLocalConfig:
+    """``base`` with ``lever`` moved from its default, checked like a config read from a file."""
     data = config_to_dict(base)
-    for path, value in lever.off.items():
+    for path, value in lever.change.items():
         set_nested(data, path.split("."), value)
     return config_from_dict(ChainedLocalConfig, data)
 

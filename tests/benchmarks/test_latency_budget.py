@@ -32,10 +32,10 @@ def _load(name: str) -> ModuleType:
 budget = _load("budget_tables")
 
 
-def test_switching_a_lever_off_changes_only_its_settings() -> None:
+def test_switching_a_lever_moved_changes_only_its_settings() -> None:
     base = ChainedLocalConfig(input_mode="streamed", feed=FeedConfig(mode="realtime"))
     lever = budget.Lever("both", {"tts_buffer_size": 120, "feed.chunk_ms": 10})
-    off = budget.lever_off(base, lever)
+    off = budget.lever_moved(base, lever)
     assert off.tts_buffer_size == 120
     assert off.feed == FeedConfig(mode="realtime", chunk_ms=10.0)
     assert off.input_mode == "streamed" and off.llm_threads == base.llm_threads
@@ -45,19 +45,19 @@ def test_every_lever_of_the_table_applies_to_the_default_config() -> None:
     base = ChainedLocalConfig()
     for lever in budget.LEVERS:
         assert budget.missing_settings(base, lever) == [], lever.name
-        assert budget.lever_off(base, lever) != base, lever.name
+        assert budget.lever_moved(base, lever) != base, lever.name
 
 
 def test_a_lever_naming_a_setting_this_build_lacks_is_reported_and_refused() -> None:
     lever = budget.Lever("later", {"llama.prefix_reuse": False, "tts_buffer_size": 2})
     assert budget.missing_settings(ChainedLocalConfig(), lever) == ["llama.prefix_reuse"]
     with pytest.raises(ConfigError, match="unknown setting"):
-        budget.lever_off(ChainedLocalConfig(), lever)
+        budget.lever_moved(ChainedLocalConfig(), lever)
 
 
 def test_a_lever_value_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(ConfigError, match="tts_buffer_size"):
-        budget.lever_off(ChainedLocalConfig(), budget.Lever("bad", {"tts_buffer_size": "big"}))
+        budget.lever_moved(ChainedLocalConfig(), budget.Lever("bad", {"tts_buffer_size": "big"}))
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_format_table() -> None:
 def test_the_benchmark_runs_on_a_clip_of_each_dataset_with_one_lever() -> None:
     run = subprocess.run(
         [sys.executable, str(BENCHMARKS / "latency_budget.py"), "--max-turns", "1",
-         "--lever-turns", "1", "--lever", "tts buffer of 1 chunk"],
+         "--lever-turns", "1", "--lever", "SDK TTS buffer (120 chunks)"],
         capture_output=True, text=True, cwd=REPO, timeout=1800,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
@@ -160,12 +160,14 @@ def test_the_benchmark_runs_on_a_clip_of_each_dataset_with_one_lever() -> None:
     out = run.stdout
     number = r"\d+\.\d{3}"
     for title in ("stages, static input", "stages, streamed at a microphone's pace"):
-        assert f"{title} (2 turns, 0 errors)" in out, out
+        assert f"{title} (2 turns, 0 errors;" in out, out
     for stage in ("stt_s", "llm_ttft_s", "tts_ttfb_s", "stt_s - endpointing_s"):
         assert re.search(rf"^{re.escape(stage)} +{number} +{number} +{number} ", out, re.M), out
     for row in ("chained-local static", "chained-local streamed: minus endpointing_s",
                 "realtime, voicelab serve, streamed"):  # fmt: skip
         assert re.search(rf"^{re.escape(row)} +{number} +{number} +2 +0 ", out, re.M), out
     assert re.search(rf"^support +2 +0 +{number} +{number} +{number}$", out, re.M), out
-    assert re.search(rf"^static tts buffer of 1 chunk +2 +{number} +{number} ", out, re.M), out
+    for row in ("static: defaults", r"static: SDK TTS buffer \(120 chunks\)"):
+        assert re.search(rf"^{row} +2 +{number} +{number} +{number}$", out, re.M), out
+    assert re.search(rf"^static: SDK TTS buffer \(120 chunks\)( +-?{number}){{7}}$", out, re.M)
     assert "load average" in out
