@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 CLIENTS = 32  # of each kind
 LOAD_S = 10.0  # how long the clients keep coming back
-DEADLINE_S = 10.0  # every request and every realtime turn must finish within this: no hang
+DEADLINE_S = 60.0  # a hang bound, not a speed target: a busy 2-core machine stalls for seconds
 WARM_UP_S = 2.0  # the same load, once, before the baseline: pools, arenas and caches settle
 # What the server may keep after the load (seen: 8 MiB); the load passes over 100 MiB of audio
 # through it, so a leak of any part of it would show.
