@@ -162,8 +162,20 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True, help="dataset folder to write")
     render.add_argument("--snr-db", type=float, help="mix white noise at this SNR")
     render.add_argument("--voice", help="piper .onnx voice (default: the embedded one)")
-    show = dsub.add_parser("show", help="list a dataset's conversations and turns")
-    show.add_argument("path", help="manifest or folder")
+    # --- corpora ---
+    listing = dsub.add_parser(
+        "list", help="datasets found under folders: format, conversations, turns, languages"
+    )
+    listing.add_argument(
+        "roots", nargs="*", metavar="ROOT",
+        help="folders to search (default: ./data and the folders of $VOICELAB_DATA)",
+    )  # fmt: skip
+    show = dsub.add_parser("show", help="a dataset's turns: language, expected tool, tags")
+    show.add_argument(
+        "path", help="manifest, folder, LibriSpeech tree, Hugging Face dataset, or FORMAT:PATH "
+        "(hf:PATH[:SPLIT] also names a dataset in the local Hugging Face cache)",
+    )  # fmt: skip
+    # --- end corpora ---
     return parser
 
 
@@ -270,6 +282,7 @@ async def _executed(
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
     """The experiment file, overridden by flags, with its config built as the pipeline's class."""
     from voicelab.config_io import config_from_dict, config_to_dict, parse_assignment, set_nested
+    from voicelab.datasets.formats import resolve_spec
     from voicelab.registry import pipeline_entry
 
     experiment = load_experiment(args.config) if args.config else Experiment()
@@ -277,7 +290,7 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         key: value
         for key, value in {
             "pipeline": args.pipeline,
-            "dataset": str(Path(args.dataset).resolve()) if args.dataset else None,
+            "dataset": resolve_spec(args.dataset) if args.dataset else None,
             "agent": args.agent,
             "max_turns": args.max_turns,
         }.items()
@@ -408,19 +421,43 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from voicelab.datasets import load_dataset
     from voicelab.datasets.synthesis import piper_synthesizer, render_script
 
     if args.datasets_command == "render":
         manifest = render_script(args.script, args.out, piper_synthesizer(args.voice), args.snr_db)
         print(f"wrote {manifest}")
         return 0
+    return _cmd_datasets_corpora(args)  # --- corpora: list, show ---
+
+
+# --- corpora ---
+def _cmd_datasets_corpora(args: argparse.Namespace) -> int:
+    """``datasets list``: the datasets under folders; ``datasets show``: one dataset's turns."""
+    from voicelab.datasets import catalog, load_dataset
+    from voicelab.datasets.formats import detect_format, parse_spec
+
+    if args.datasets_command == "list":
+        roots = [Path(r) for r in args.roots]
+        found = catalog.find_datasets(
+            roots or catalog.default_roots(os.environ.get(catalog.DATA_ENV)), required=bool(roots)
+        )
+        print(catalog.format_summaries(catalog.summarize_dataset(p, f) for p, f in found))
+        return 0
     dataset = load_dataset(args.path)
-    print(f"{dataset.name}: {len(dataset.conversations)} conversations, {dataset.num_turns} turns")
+    explicit, source, _ = parse_spec(args.path)
+    detected = detect_format(source)
+    format_name = explicit or (detected.name if detected else "?")
+    print(
+        f"{dataset.name} ({format_name}): {len(dataset.conversations)} conversations, "
+        f"{dataset.num_turns} turns, languages {','.join(catalog.languages(dataset))}"
+    )
     for conversation in dataset:
         for turn in conversation.turns:
-            print(f"  {turn.turn_id:<24} {turn.reference_text or ''}")
+            print(f"  {catalog.describe_turn(turn)}")
     return 0
+
+
+# --- end corpora ---
 
 
 def main(argv: Sequence[str] | None = None) -> int:

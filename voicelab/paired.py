@@ -28,6 +28,7 @@ from voicelab.stats import (
     Statistic,
     bootstrap_estimate,
     latency_stages,
+    row_languages,
     turn_edits,
 )
 
@@ -144,8 +145,13 @@ def _mean_figure(name: str, a: pd.Series, b: pd.Series, config: BootstrapConfig)
 def _wer_figure(paired: pd.DataFrame, config: BootstrapConfig) -> PairedFigure:
     scored = paired[paired["reference_text_a"].notna()]
     references = scored["reference_text_a"].astype(str).tolist()
-    edits_a, words_a = turn_edits(references, scored["user_transcript_a"].fillna("").tolist())
-    edits_b, words_b = turn_edits(references, scored["user_transcript_b"].fillna("").tolist())
+    languages = row_languages(scored, "language_a")
+    edits_a, words_a = turn_edits(
+        references, scored["user_transcript_a"].fillna("").tolist(), languages
+    )
+    edits_b, words_b = turn_edits(
+        references, scored["user_transcript_b"].fillna("").tolist(), languages
+    )
     keep = words_a > 0
     samples = [edits_a[keep], words_a[keep], edits_b[keep], words_b[keep]]
     if not keep.any():

@@ -109,6 +109,15 @@ _OTHER_COLUMNS = [
     ),
     Column("retried_errors", "string", "JSON list of the error_type of each earlier attempt"),
 ]
+_LANGUAGE_COLUMNS = [
+    Column(
+        "language",
+        "string",
+        "ISO 639 code of the user turn's language (en, fr...); NA if the dataset does not say. "
+        "WER normalises English and unknown references with Whisper's English normaliser, others "
+        "with its basic one",
+    ),
+]
 
 SCHEMA: tuple[Column, ...] = (
     *_ID_COLUMNS,
@@ -116,6 +125,7 @@ SCHEMA: tuple[Column, ...] = (
     *_METRIC_COLUMNS,
     *_LATENCY_COLUMNS,
     *_OTHER_COLUMNS,
+    *_LANGUAGE_COLUMNS,
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SCHEMA)
 

@@ -29,6 +29,7 @@ def build_row(
     row = {
         **run_fields,
         **turn_facts(turn, result),
+        **language_fields(turn),
         **score_turn(turn, result, models=models, prices=prices),
     }
     if row["error"]:
@@ -53,7 +54,9 @@ def score_turn(
         turn.expected_tool_call,
     )
     return {
-        "wer": turn_wer(turn.reference_text, result.user_transcript) if result.ok else None,
+        "wer": turn_wer(turn.reference_text, result.user_transcript, turn.language)
+        if result.ok
+        else None,
         "answer_ok": quality.answer_ok if result.ok else None,
         "tool_call_ok": quality.tool_call_ok if result.ok else None,
         "quality": quality.quality if result.ok else None,
@@ -102,3 +105,8 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "retried_errors": json.dumps(list(result.retried_errors)),
     }
+
+
+def language_fields(turn: Turn) -> dict[str, Any]:
+    """The turn's language, which also chose the normaliser of its WER."""
+    return {"language": turn.language}
