@@ -149,3 +149,8 @@ def test_a_row_whose_audio_file_is_missing_names_its_path(tmp_path: Path) -> Non
     (folder / "metadata.csv").write_text("file_name,text\nmissing.wav,hello\n")
     with pytest.raises(DatasetError, match=r"\[train\] row 0: audio file .*missing\.wav not found"):
         load_dataset(folder)
+
+
+def test_a_repeated_id_without_conversation_columns_is_refused(fsdd_saved: Path) -> None:
+    with pytest.raises(DatasetError, match=r"rows 0 and 1 have the same id 'jackson'"):
+        load_hf_dataset(fsdd_saved, columns=HFColumns(id="client_id"))

@@ -88,13 +88,31 @@ def load_hf_dataset(
     roles = _roles(where, list(features), columns)
     base = Path(source) if Path(source).is_dir() else None
     turns = [
-        (_turn(f"{where} row {index}", index, row, audio_column, roles, base), "turn_index" in row)
+        (
+            _turn(f"{where} row {index}", index, row, audio_column, roles, base),
+            row.get("turn_index") is not None,
+        )
         for index, row in enumerate(rows)
     ]
     if not turns:
         raise DatasetError(f"{where}: the split has no rows")
+    if "conversation_id" not in features:
+        _refuse_repeated_ids(where, [turn.conversation_id for turn, _ in turns], roles["id"])
     default_name = Path(str(source).rstrip("/")).name.replace("___", "-")
     return group_turns(where, turns, name or default_name)
+
+
+def _refuse_repeated_ids(where: str, ids: Sequence[str], id_column: str | None) -> None:
+    """Without a conversation_id column each row is a conversation: its id must be unique."""
+    first_row: dict[str, int] = {}
+    for index, utterance_id in enumerate(ids):
+        if utterance_id in first_row:
+            raise DatasetError(
+                f"{where}: rows {first_row[utterance_id]} and {index} have the same id "
+                f"{utterance_id!r} (column {id_column!r}); name a unique column with "
+                "HFColumns(id=...), or group turns with conversation_id/turn_index columns"
+            )
+        first_row[utterance_id] = index
 
 
 def hf_splits(source: str | Path, cache_dir: str | Path | None = None) -> list[str]:
