@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from voicelab.datasets.loaders import AUDIO_SUFFIXES
+from voicelab.audio import AudioClip
+from voicelab.datasets.loaders import AUDIO_SUFFIXES, numbered_lines
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.errors import DatasetError
 
@@ -55,7 +56,7 @@ def load_librispeech(path: str | Path, name: str | None = None) -> Dataset:
         for transcript in transcripts
         for turn in _chapter_turns(transcript, speakers, chapters)
     ]
-    _refuse_untranscribed_audio(root, transcripts)
+    _refuse_untranscribed_audio(root, {t.audio for t in turns})
     conversations = tuple(
         Conversation(conversation_id=t.conversation_id, turns=(t,)) for t in turns
     )
@@ -70,13 +71,7 @@ def _chapter_turns(
     """The turns of one chapter's transcript, each checked to have its audio beside it."""
     folder = transcript.parent
     audio_by_id = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES}
-    try:
-        lines = transcript.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{transcript}: cannot read transcript ({e})") from e
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for line_no, line in numbered_lines(transcript, "transcript"):
         utterance_id, _, text = line.strip().partition(" ")
         parts = utterance_id.split("-")
         if len(parts) != 3 or not text.strip():
@@ -118,20 +113,15 @@ def _tags(
     return tags
 
 
-def _refuse_untranscribed_audio(root: Path, transcripts: list[Path]) -> None:
+def _refuse_untranscribed_audio(root: Path, transcribed: set[Path | AudioClip]) -> None:
     """An audio file no transcript line names is an error: it would silently go unscored."""
-    named: set[Path] = set()
-    for transcript in transcripts:
-        for line in transcript.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                named.add(transcript.parent / line.split(maxsplit=1)[0])
     for depth in range(_MAX_DEPTH + 1):
         for audio in sorted(root.glob("*/" * depth + "*")):
-            if audio.suffix.lower() in AUDIO_SUFFIXES and audio.with_suffix("") not in named:
+            if audio.suffix.lower() in AUDIO_SUFFIXES and audio not in transcribed:
+                transcript = f"{audio.parent.parent.name}-{audio.parent.name}.trans.txt"
                 raise DatasetError(
-                    f"{audio}: audio without a transcript line (no '{audio.stem} ...' in "
-                    f"{audio.parent / (audio.parent.parent.name + '-' + audio.parent.name)}"
-                    ".trans.txt)"
+                    f"{audio}: audio without a transcript line (no '{audio.stem} ...' line in "
+                    f"{audio.parent / transcript})"
                 )
 
 
@@ -155,12 +145,8 @@ def _pipe_table(path: Path, min_fields: int) -> Iterator[list[str]]:
     """Rows of a LibriSpeech ``|``-separated table; ``;`` starts a comment line."""
     if not path.is_file():
         return
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read ({e})") from e
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip() or line.startswith(";"):
+    for line_no, line in numbered_lines(path, "LibriSpeech table"):
+        if line.startswith(";"):
             continue
         fields = [f.strip() for f in line.split("|")]
         if len(fields) < min_fields:

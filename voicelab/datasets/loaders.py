@@ -67,13 +67,7 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
     """Load a JSONL manifest: one turn, or one whole conversation, per line."""
     path = Path(path)
     records: list[tuple[str, Mapping[str, Any]]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read JSONL manifest ({e})") from e
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for line_no, line in numbered_lines(path, "JSONL manifest"):
         where = f"{path}:{line_no}"
         record = json_object(line, f"{where}: line", DatasetError)
         if "turns" in record:
@@ -81,6 +75,15 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
         else:
             records.append((where, record))
     return _build_dataset(path, records, name)
+
+
+def numbered_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number from 1, line) of each non-blank line of a UTF-8 text file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read {what} ({e})") from e
+    return [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _conversation_records(
