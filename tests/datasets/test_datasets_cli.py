@@ -4,12 +4,11 @@ import json
 import shutil
 from pathlib import Path
 
+import datasets as hf  # the optional `hf` extra, part of the dev install (make install)
 import pytest
 
 from tests.datasets.conftest import lj_rows
 from voicelab.cli import main
-
-hf = pytest.importorskip("datasets")
 
 
 @pytest.fixture

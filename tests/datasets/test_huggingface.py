@@ -5,14 +5,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import datasets as hf  # the optional `hf` extra, part of the dev install (make install)
 import pytest
 
 from tests.datasets.conftest import lj_rows, to_flac
 from voicelab.datasets import HFColumns, load_dataset, load_hf_dataset
 from voicelab.datasets.formats import detect_format
 from voicelab.errors import DatasetError
-
-hf = pytest.importorskip("datasets")  # the optional `hf` extra; installed in the dev environment
 
 
 def _saved(path: Path, columns: dict[str, list[Any]], audio: str | None = "audio") -> Path:

@@ -125,7 +125,10 @@ def _datasets_module() -> ModuleType:
     for variable in _OFFLINE_VARIABLES:
         os.environ[variable] = "1"
     hf = require("datasets", extra="hf")
-    hf.config.HF_HUB_OFFLINE = True  # it may have been imported before the variables were set
+    # either may have been imported before the variables were set: switch both off directly
+    # (the hub client refuses every request in offline mode)
+    hub_constants: Any = require("huggingface_hub.constants", extra="hf")
+    hf.config.HF_HUB_OFFLINE = hub_constants.HF_HUB_OFFLINE = True
     return hf
 
 
