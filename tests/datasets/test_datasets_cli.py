@@ -87,3 +87,26 @@ def test_errors_exit_2_with_a_message(corpora: Path, capsys: pytest.CaptureFixtu
     assert "missing: folder not found" in capsys.readouterr().err
     assert main(["datasets", "show", f"nope:{corpora}"]) == 2
     assert "dataset not found" in capsys.readouterr().err
+
+
+def test_run_takes_a_split_of_an_hf_dataset_and_rows_carry_its_language(
+    corpora: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicelab.run_folder import load_run
+    from voicelab.server.runner import LocalServer
+    from voicelab.server.state import ServerConfig
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(corpora)  # the spec's relative path is resolved before the run
+    out = tmp_path / "run"
+    with LocalServer(ServerConfig(port=0, backend="synthetic")) as server:
+        code = main([
+            "run", "--pipeline", "chained-openai", "--base-url", server.base_url,
+            "--dataset", "hf:hub-copy:train", "--out", str(out), "--no-audio",
+        ])  # fmt: skip
+    assert code == 0
+    frame = load_run(out)
+    assert frame["error"].isna().all(), frame["error"].dropna().tolist()
+    assert frame["dataset"].unique().tolist() == ["hub-copy"] and len(frame) == 2
+    assert frame["language"].tolist() == ["es", "es"]
+    assert frame["wer"].notna().all()  # scored with the basic normaliser against the references
