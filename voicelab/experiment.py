@@ -15,6 +15,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     mode = "realtime"
     [run]                               # how it executes (voicelab.execution.settings)
     concurrency = 8
+    [evaluation.judge]                  # after each turn (voicelab.evaluation.settings)
+    model = "gpt-4o-mini"
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from voicelab.errors import ConfigError
+from voicelab.evaluation.settings import evaluation_table
 from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run")
+EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run", "evaluation")
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -50,6 +53,8 @@ class Experiment:
     """The pipeline's config class as a table (nested tables for nested settings)."""
     run: Mapping[str, Any] = field(default_factory=dict)
     """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+    """What is evaluated after each turn: judge, agent_wer (not part of ``config_hash``)."""
 
     def __post_init__(self) -> None:
         turns = self.max_turns
@@ -69,6 +74,7 @@ class Experiment:
             "max_turns": self.max_turns,
             "config": dict(self.config),
             "run": dict(self.run),
+            "evaluation": dict(self.evaluation),
         }
 
 
@@ -116,6 +122,7 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
             max_turns=max_turns,
             config=dict(config),
             run=dict(run),
+            evaluation=evaluation_table(data.get("evaluation"), base, f"{where}: evaluation"),
         )
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
