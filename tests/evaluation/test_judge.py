@@ -16,6 +16,8 @@ import pytest
 from voicelab.datasets import load_dataset
 from voicelab.evaluation import EvaluationSettings, Evaluator, JudgeSettings, build_evaluator
 from voicelab.evaluation.judge_prompt import load_rubric
+from voicelab.execution.processes import ProcessExecutor
+from voicelab.execution.recipe import PipelineRecipe
 from voicelab.execution.retry import RetryPolicy
 from voicelab.metrics.cost import load_price_table
 from voicelab.pipelines.chained.config import ChainedOpenAIConfig
@@ -210,3 +212,28 @@ async def test_run_json_records_the_judge_but_the_config_hash_ignores_it(
     assert info["evaluation"]["judge"]["model"] == JUDGE_MODEL
     assert info["config_hash"] == load_run_info(tmp_path / "plain")["config_hash"]
     assert json.loads(frame["judge_prompt"].iloc[0])[0]["content"] == rubric.read_text()
+
+
+@pytest.mark.slow  # worker processes import the SDK: seconds to start
+async def test_rows_from_worker_processes_are_judged_in_the_driver_in_order(
+    synthetic: LocalServer, demo_data: Path, tmp_path: Path
+) -> None:
+    config = ChainedOpenAIConfig(base_url=synthetic.base_url)
+    recipe = PipelineRecipe(pipeline="chained-openai", config=config)
+    dataset = load_dataset(demo_data)
+    async with ProcessExecutor(recipe, workers=2) as executor:
+        frame = await run_dataset(
+            executor.pipeline, dataset, tmp_path, options=RunOptions(save_audio=False),
+            executor=executor, evaluator=_evaluator(synthetic.base_url),
+        )  # fmt: skip
+    assert len(frame) == dataset.num_turns and frame["error"].isna().all()
+    assert (frame["judge_model"] == JUDGE_MODEL).all() and frame["judge_error"].isna().all()
+    for row in frame.itertuples():  # each verdict is about its own turn
+        assert (
+            f"The agent heard: {row.user_transcript}" in json.loads(row.judge_prompt)[1]["content"]
+        )
+    by_conversation: dict[str, list[int]] = {}
+    for line in (tmp_path / "rows.jsonl").open():
+        row = json.loads(line)
+        by_conversation.setdefault(row["conversation_id"], []).append(row["turn_index"])
+    assert all(indices == sorted(indices) for indices in by_conversation.values())
