@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from voicelab.agent.loading import LoadedAgent
+    from voicelab.evaluation import Evaluator
     from voicelab.execution.base import Executor
     from voicelab.execution.choose import ExecutionSettings
     from voicelab.execution.recipe import PipelineRecipe
@@ -119,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes or Ray actors (default 2)")
     run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
     # --- end execution ---
+    # --- evaluators ---
+    _add_evaluation_flags(run)
+    # --- end evaluators ---
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -190,6 +194,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.runner import RunOptions, run_dataset
 
     experiment, config = _resolve_experiment(args)
+    experiment = replace(experiment, evaluation=_evaluation_table(args, experiment.evaluation))
     assert experiment.dataset is not None
     dataset = load_dataset(experiment.dataset)
     if experiment.max_turns:
@@ -212,6 +217,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         save_audio=not args.no_audio, secrets=secrets,
         **run_settings_from_dict(experiment.run, "run"),
     )  # fmt: skip
+    evaluator = _evaluator(experiment, options)
     print(f"loading {experiment.pipeline} ({_describe(execution)}) ...", flush=True)
     progress = TerminalProgress()
 
@@ -231,6 +237,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=progress,
             experiment=experiment,
             executor=executor,
+            evaluator=evaluator,
         )
 
     try:
@@ -277,6 +284,73 @@ async def _executed(
 
 
 # --- end execution ---
+
+
+# --- evaluators ---
+def _add_evaluation_flags(run: argparse.ArgumentParser) -> None:
+    """Flags of the evaluations after each turn (the experiment's ``[evaluation]`` table)."""
+    from voicelab.evaluation.settings import DEFAULT_KEY_ENV, LOCAL_STT
+
+    run.add_argument(
+        "--judge-model", metavar="MODEL",
+        help="score each turn with this judge model (task done, grounded, fit for speech)",
+    )  # fmt: skip
+    run.add_argument(
+        "--judge-base-url", metavar="URL",
+        help="the judge's OpenAI-compatible API root, e.g. http://127.0.0.1:8765/v1 "
+        "(default: the OpenAI cloud)",
+    )  # fmt: skip
+    run.add_argument(
+        "--judge-key-env", metavar="NAME",
+        help=f"environment variable holding the judge's key (default {DEFAULT_KEY_ENV})",
+    )  # fmt: skip
+    run.add_argument("--judge-rubric", metavar="FILE", help="text file: the judge's rubric")
+    run.add_argument(
+        "--agent-wer", nargs="?", const=LOCAL_STT, metavar="MODEL",
+        help="transcribe the agent's audio back and score it against its text (agent_wer): "
+        f"'{LOCAL_STT}' (the default) is the embedded Whisper, a folder another CTranslate2 "
+        "Whisper, else a model served at --agent-wer-base-url",
+    )  # fmt: skip
+    run.add_argument("--agent-wer-base-url", metavar="URL", help="API root of the agent_wer STT")
+    run.add_argument(
+        "--agent-wer-key-env", metavar="NAME",
+        help=f"environment variable holding the agent_wer STT's key (default {DEFAULT_KEY_ENV})",
+    )  # fmt: skip
+
+
+def _evaluation_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``[evaluation]`` table with the evaluation flags applied, checked."""
+    from voicelab.evaluation.settings import evaluation_table
+
+    data = copy.deepcopy(dict(table))
+    flags = {
+        "judge": {"model": ("--judge-model", args.judge_model),
+                  "base_url": ("--judge-base-url", args.judge_base_url),
+                  "api_key_env": ("--judge-key-env", args.judge_key_env),
+                  "rubric": ("--judge-rubric", args.judge_rubric)},
+        "agent_wer": {"model": ("--agent-wer", args.agent_wer),
+                      "base_url": ("--agent-wer-base-url", args.agent_wer_base_url),
+                      "api_key_env": ("--agent-wer-key-env", args.agent_wer_key_env)},
+    }  # fmt: skip
+    for section, values in flags.items():
+        given = {key: value for key, (_, value) in values.items() if value is not None}
+        if given and "model" not in given and section not in data:
+            named = ", ".join(flag for flag, value in values.values() if value is not None)
+            raise ConfigError(f"{named} needs {values['model'][0]} (or [evaluation.{section}])")
+        if given:
+            data[section] = {**data.get(section, {}), **given}
+    return evaluation_table(data, Path.cwd(), "evaluation")
+
+
+def _evaluator(experiment: Experiment, options: RunOptions) -> Evaluator | None:
+    """The evaluator of the experiment's ``[evaluation]`` table; keys read here, at the edge."""
+    from voicelab.evaluation import build_evaluator, evaluation_settings_from_dict
+
+    settings = evaluation_settings_from_dict(experiment.evaluation)
+    return build_evaluator(settings, retry=options.retry, secrets=options.secrets)
+
+
+# --- end evaluators ---
 
 
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:

@@ -15,6 +15,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     mode = "realtime"
     [run]                               # how it executes (voicelab.execution.settings)
     concurrency = 8
+    [evaluation.judge]                  # after each turn (voicelab.evaluation.settings)
+    model = "gpt-4o-mini"
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from typing import Any
 
 from voicelab.datasets.formats import resolve_spec
 from voicelab.errors import ConfigError
+from voicelab.evaluation.settings import evaluation_table
 from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run")
+EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run", "evaluation")
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -51,6 +54,8 @@ class Experiment:
     """The pipeline's config class as a table (nested tables for nested settings)."""
     run: Mapping[str, Any] = field(default_factory=dict)
     """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+    """What is evaluated after each turn: judge, agent_wer (not part of ``config_hash``)."""
 
     def __post_init__(self) -> None:
         turns = self.max_turns
@@ -70,6 +75,7 @@ class Experiment:
             "max_turns": self.max_turns,
             "config": dict(self.config),
             "run": dict(self.run),
+            "evaluation": dict(self.evaluation),
         }
 
 
@@ -126,6 +132,7 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
             max_turns=max_turns,
             config=dict(config),
             run=dict(run),
+            evaluation=evaluation_table(data.get("evaluation"), base, f"{where}: evaluation"),
         )
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None

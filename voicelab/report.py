@@ -38,6 +38,9 @@ def summarize(
             "quality": ok["quality"].astype("Float64").mean(),
             "tool_call_ok": ok["tool_call_ok"].astype("Float64").mean(),
             "cost_usd": group["cost_usd"].astype("Float64").sum(min_count=1),
+            "judge_score": ok["judge_score"].astype("Float64").mean(),  # evaluators
+            "agent_wer_mean": group["agent_wer"].astype("Float64").mean(),  # evaluators
+            "judge_cost_usd": group["judge_cost_usd"].astype("Float64").sum(min_count=1),
         }
         for column in latencies:
             values = ok[column].astype("Float64").dropna()

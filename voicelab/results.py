@@ -119,6 +119,53 @@ _LANGUAGE_COLUMNS = [
     ),
 ]
 
+_JUDGE_COLUMNS = [
+    Column(
+        "judge_model",
+        "string",
+        "the judge model; NA when no judge ran (none set, or the turn failed)",
+    ),
+    Column(
+        "judge_prompt", "string", "JSON of the messages sent to the judge (rubric, then the turn)"
+    ),
+    Column("judge_task_done", "boolean", "judge: the customer's request was handled"),
+    Column(
+        "judge_grounded",
+        "boolean",
+        "judge: every fact in the answer comes from a tool result or the customer",
+    ),
+    Column(
+        "judge_speech_ok", "boolean", "judge: fit to be spoken (short, no markdown, lists or URLs)"
+    ),
+    Column("judge_score", "Float64", "fraction of the three judge checks passed"),
+    Column("judge_rationale", "string", "the judge's reason for its verdict"),
+    Column("judge_input_tokens", "Int64", "the judge's input tokens (its last attempt)"),
+    Column("judge_output_tokens", "Int64", "the judge's output tokens (its last attempt)"),
+    Column(
+        "judge_cost_usd",
+        "Float64",
+        "the judge's own cost from its tokens and the price table (not in cost_usd); NA if unknown",
+    ),
+    Column(
+        "judge_error",
+        "string",
+        "why the judge gave no verdict (HTTP error, timeout, malformed verdict); the agent's "
+        "columns are unaffected",
+    ),
+    Column("judge_error_type", "string", "the judge error's class name"),
+]
+_INTELLIGIBILITY_COLUMNS = [
+    Column(
+        "agent_transcript",
+        "string",
+        "the agent's audio transcribed back by the agent_wer STT; NA without audio or agent_wer",
+    ),
+    Column(
+        "agent_wer", "Float64", "word error rate of agent_transcript vs agent_text (normalised)"
+    ),
+    Column("agent_transcript_error", "string", "why the agent's audio could not be transcribed"),
+]
+
 SCHEMA: tuple[Column, ...] = (
     *_ID_COLUMNS,
     *_TEXT_COLUMNS,
@@ -126,6 +173,8 @@ SCHEMA: tuple[Column, ...] = (
     *_LATENCY_COLUMNS,
     *_OTHER_COLUMNS,
     *_LANGUAGE_COLUMNS,
+    *_JUDGE_COLUMNS,
+    *_INTELLIGIBILITY_COLUMNS,
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SCHEMA)
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,6 +34,9 @@ from voicelab.redact import redact_config
 from voicelab.run_folder import ROWS_FILE, RunFolder
 from voicelab.scoring import build_row
 from voicelab.turn_result import TurnResult
+
+if TYPE_CHECKING:
+    from voicelab.evaluation.evaluator import Evaluator, TurnEvaluation
 
 ProgressCallback = Callable[[Mapping[str, Any]], None]
 
@@ -69,7 +72,7 @@ class _Run:
     def __init__(
         self, pipeline: Pipeline, dataset: Dataset, folder: RunFolder, prices: PriceTable,
         options: RunOptions, progress: ProgressCallback | None, experiment: Experiment | None,
-        execution: Mapping[str, Any],
+        execution: Mapping[str, Any], evaluator: Evaluator | None = None,
     ) -> None:  # fmt: skip
         self.pipeline = pipeline
         self.dataset = dataset
@@ -79,6 +82,8 @@ class _Run:
         self.progress = progress
         self.execution = dict(execution)
         """How the run executes (the executor's own description): recorded, never hashed."""
+        self.evaluator = evaluator
+        """What is evaluated after each turn, in this driver: recorded, never hashed."""
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
         self.models = dict(pipeline.models())  # resolved once: the rows price with it
@@ -104,14 +109,20 @@ class _Run:
             "config_hash": self.hash,
             "pipeline_config": self.description,
             "execution": self.execution,
+            "evaluation": redact_config(
+                self.evaluator.describe() if self.evaluator else {}, self.options.secrets
+            ),
             "prices": {"as_of": self.prices.as_of, "source": self.prices.source},
             "environment": describe_environment(),
         }
         return self.folder.claim(info, self.dataset)
 
-    def turn_done(self, outcome: TurnOutcome) -> None:
-        """Persist a finished turn's row (its audio first)."""
-        self.finish(outcome.turn, outcome.result)
+    async def turn_done(self, outcome: TurnOutcome) -> None:
+        """Evaluate a finished turn, then persist its row (its audio first)."""
+        evaluation = None
+        if self.evaluator is not None:
+            evaluation = await self.evaluator.evaluate(outcome.turn, outcome.result)
+        self.finish(outcome.turn, outcome.result, evaluation)
 
     def conversation_done(
         self, conversation: Conversation, outcomes: Sequence[TurnOutcome]
@@ -124,10 +135,12 @@ class _Run:
         stereo = conversation_stereo(rows, users, [o.result.agent_audio for o in outcomes])
         self.folder.save_conversation_audio(conversation.conversation_id, stereo)
 
-    def finish(self, turn: Turn, result: TurnResult) -> dict[str, Any]:
+    def finish(
+        self, turn: Turn, result: TurnResult, evaluation: TurnEvaluation | None = None
+    ) -> dict[str, Any]:
         row = build_row(
             self.run_fields, turn, result, models=self.models,
-            prices=self.prices, secrets=self.options.secrets,
+            prices=self.prices, secrets=self.options.secrets, evaluation=evaluation,
         )  # fmt: skip
         if self.options.save_audio and result.agent_audio is not None:
             self.folder.save_audio(turn.turn_id, result.agent_audio)  # before the row commits it
@@ -148,6 +161,7 @@ async def run_dataset(
     progress: ProgressCallback | None = None,
     experiment: Experiment | None = None,
     executor: Executor | None = None,
+    evaluator: Evaluator | None = None,
 ) -> pd.DataFrame:
     """Run every turn not yet in ``out_dir``; return the folder's whole result table.
 
@@ -158,13 +172,14 @@ async def run_dataset(
     ``run.json`` so the run can be repeated from it. ``executor`` runs the conversations
     (default: ``pipeline`` in this event loop, ``options.max_concurrency`` at once); for worker
     processes or Ray, ``pipeline`` is the executor's ``RemotePipeline`` (see
-    ``voicelab.execution.choose``).
+    ``voicelab.execution.choose``). ``evaluator`` (a judge, the agent's intelligibility) runs
+    in this driver after each turn and before its row is written, whatever the executor.
     """
     options = options or RunOptions()
     executor = executor or AsyncioExecutor(pipeline, options.max_concurrency, retry=options.retry)
     run = _Run(
         pipeline, dataset, RunFolder.open(out_dir), prices or load_price_table(),
-        options, progress, experiment, executor.describe(),
+        options, progress, experiment, executor.describe(), evaluator,
     )  # fmt: skip
     complete = run.claim()
     pending = [c for c in dataset if c.conversation_id not in complete]

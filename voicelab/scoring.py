@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
 from voicelab.metrics.cost import PriceTable, turn_cost_usd
@@ -13,7 +13,11 @@ from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
 from voicelab.redact import redact_text
 from voicelab.results import COLUMN_NAMES, check_row
-from voicelab.turn_result import TurnResult
+from voicelab.turn_result import TurnResult, Usage
+
+if TYPE_CHECKING:
+    from voicelab.evaluation.evaluator import TurnEvaluation
+    from voicelab.evaluation.judge import JudgeOutcome
 
 
 def build_row(
@@ -24,6 +28,7 @@ def build_row(
     models: Mapping[str, str],
     prices: PriceTable,
     secrets: Iterable[str] = (),
+    evaluation: TurnEvaluation | None = None,
 ) -> dict[str, Any]:
     """A turn's whole row in schema order: the run's fields, its facts and metrics, no secrets."""
     row = {
@@ -31,6 +36,7 @@ def build_row(
         **turn_facts(turn, result),
         **language_fields(turn),
         **score_turn(turn, result, models=models, prices=prices),
+        **evaluation_fields(result, evaluation, prices=prices, secrets=secrets),
     }
     if row["error"]:
         row["error"] = redact_text(row["error"], secrets)
@@ -110,3 +116,50 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
 def language_fields(turn: Turn) -> dict[str, Any]:
     """The turn's language, which also chose the normaliser of its WER."""
     return {"language": turn.language}
+
+
+# --- evaluators ---
+def evaluation_fields(
+    result: TurnResult,
+    evaluation: TurnEvaluation | None,
+    *,
+    prices: PriceTable,
+    secrets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The judge and intelligibility columns (all None where an evaluation did not run)."""
+    judged = evaluation.judge if evaluation else None
+    verdict = judged.verdict if judged else None
+    heard = evaluation.agent_transcript if evaluation else None
+    transcript = heard.transcript if heard else None
+    return {
+        "judge_model": judged.model if judged else None,
+        "judge_prompt": judged.prompt if judged else None,
+        "judge_task_done": verdict.task_done if verdict else None,
+        "judge_grounded": verdict.grounded if verdict else None,
+        "judge_speech_ok": verdict.speech_ok if verdict else None,
+        "judge_score": verdict.score if verdict else None,
+        "judge_rationale": verdict.rationale if verdict else None,
+        "judge_input_tokens": judged.input_tokens if judged else None,
+        "judge_output_tokens": judged.output_tokens if judged else None,
+        "judge_cost_usd": _judge_cost_usd(judged, prices) if judged else None,
+        "judge_error": _error_text(judged.error if judged else None, secrets),
+        "judge_error_type": type(judged.error).__name__ if judged and judged.error else None,
+        "agent_transcript": transcript,
+        "agent_wer": turn_wer(result.agent_text, transcript) if transcript is not None else None,
+        "agent_transcript_error": _error_text(heard.error if heard else None, secrets),
+    }
+
+
+def _judge_cost_usd(judged: JudgeOutcome, prices: PriceTable) -> float | None:
+    """The judge's cost, priced as text tokens of its model; None when its tokens are unknown."""
+    if judged.input_tokens is None or judged.output_tokens is None:
+        return None
+    usage = Usage(llm_input_tokens=judged.input_tokens, llm_output_tokens=judged.output_tokens)
+    return turn_cost_usd(usage, {"llm": judged.model}, prices)
+
+
+def _error_text(error: Exception | None, secrets: Iterable[str]) -> str | None:
+    return redact_text(str(error), secrets) if error is not None else None
+
+
+# --- end evaluators ---

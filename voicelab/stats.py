@@ -248,6 +248,12 @@ def figure_estimates(
         "tool_call_ok": rate_ci(ok["tool_call_ok"], config),
         "cost_usd_per_turn": mean_ci(group["cost_usd"], config),
     }
+    for figure, values in (
+        ("judge_score", ok["judge_score"]),
+        ("agent_wer_mean", group["agent_wer"]),
+    ):
+        if values.notna().any():  # evaluators: only where a judge or agent_wer ran
+            figures[figure] = mean_ci(values, config)
     for column in stages:
         figures[f"{column}_p50"] = quantile_ci(ok[column], 0.5, config)
         figures[f"{column}_p90"] = quantile_ci(ok[column], 0.9, config)
