@@ -35,12 +35,15 @@ def test_local_is_free_and_unknown_is_not_zero() -> None:
 
 def test_override_table_and_malformed_table(tmp_path: Path) -> None:
     good = tmp_path / "p.toml"
-    good.write_text('as_of = "2030-01-01"\n[models.m]\ntext_input_per_1m_tokens = 1.0\n')
+    good.write_text(
+        'as_of = "2030-01-01"\nsource = "https://example.org/prices"\n'
+        "[models.m]\ntext_input_per_1m_tokens = 1.0\n"
+    )
     table = load_price_table(good)
     assert table.as_of == "2030-01-01"
     assert turn_cost_usd(Usage(llm_input_tokens=2_000_000), {"llm": "m"}, table) == 2.0
     bad = tmp_path / "bad.toml"
-    bad.write_text("[models.m]\nper_banana = 3\n")
+    bad.write_text('[models.m]\nsource = "x"\nper_banana = 3\n')
     with pytest.raises(ConfigError, match="unknown rate"):
         load_price_table(bad)
     (tmp_path / "broken.toml").write_text("[models\n")
