@@ -126,9 +126,11 @@ def _text_cost(usage: Usage, rates: Mapping[str, float]) -> float | None:
     if usage.llm_requests > 0 and counted == 0 and any(rates.get(r) for r in _TOKEN_RATES):
         return None  # requests were made but their tokens are unknown: not free
     uncached = max(0, usage.llm_input_tokens - usage.llm_cached_input_tokens)
+    input_rate = rates.get("text_input_per_1m_tokens", 0.0)
+    cached_rate = rates.get("text_cached_input_per_1m_tokens", input_rate)  # no discount known
     return (
-        uncached * rates.get("text_input_per_1m_tokens", 0.0)
-        + usage.llm_cached_input_tokens * rates.get("text_cached_input_per_1m_tokens", 0.0)
+        uncached * input_rate
+        + usage.llm_cached_input_tokens * cached_rate
         + usage.llm_output_tokens * rates.get("text_output_per_1m_tokens", 0.0)
         + usage.input_audio_tokens * rates.get("audio_input_per_1m_tokens", 0.0)
         + usage.output_audio_tokens * rates.get("audio_output_per_1m_tokens", 0.0)
