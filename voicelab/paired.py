@@ -173,7 +173,7 @@ def _mean_figure(name: str, a: pd.Series, b: pd.Series, config: BootstrapConfig)
 def _wer_figure(paired: pd.DataFrame, config: BootstrapConfig) -> PairedFigure:
     columns = ("edits_a", "words_a", "edits_b", "words_b")
     edits_a, words_a, edits_b, words_b = (
-        paired[c].astype(float).fillna(0.0).to_numpy(dtype=np.float64) for c in columns
+        np.asarray(paired[c].astype(float).fillna(0.0), dtype=np.float64) for c in columns
     )
     keep = (words_a > 0) & (words_b > 0)
     samples = [edits_a[keep], words_a[keep], edits_b[keep], words_b[keep]]
