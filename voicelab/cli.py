@@ -139,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", help="also write the summary (one row per figure) to this CSV")
     report.add_argument("--html", help="also write a self-contained HTML report to this file")
     report.add_argument("--audio", action="store_true", help="HTML: embed the runs' audio")
+    # --- trials-cost ---
+    _add_trials_cost_flags(run, report)
+    # --- end trials-cost ---
 
     serve = sub.add_parser("serve", help="local OpenAI-compatible server on the embedded models")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default loopback only)")
@@ -233,6 +236,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dataset,
             args.out,
             prices=load_price_table(args.prices),
+            price_as=args.price_as,  # trials-cost
             options=options,
             progress=progress,
             experiment=experiment,
@@ -253,6 +257,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress.close()
     print(format_summary(summarize(frame)))
     return 0
+
+
+# --- trials-cost ---
+def _add_trials_cost_flags(run: argparse.ArgumentParser, report: argparse.ArgumentParser) -> None:
+    """``run --repeat K --price-as SPEC``; ``report --prices FILE --price-as SPEC``."""
+    run.add_argument(
+        "--repeat", type=int, metavar="K",
+        help="trials: run each conversation K times, each from fresh state (pass^k, flakiness)",
+    )  # fmt: skip
+    price_as = (
+        "price the usage as if it ran on these models, labelled a projection: STT,LLM,TTS "
+        "(chained) or COMPONENT=MODEL,... (e.g. realtime=gpt-realtime)"
+    )
+    run.add_argument("--price-as", metavar="SPEC", help=price_as)
+    report.add_argument(
+        "--prices", metavar="FILE",
+        help="re-price every row's stored usage with this price table (only cost columns change)",
+    )  # fmt: skip
+    report.add_argument("--price-as", metavar="SPEC", help=price_as)
+
+
+def _repriced(args: argparse.Namespace, frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The runs' tables re-priced when ``--prices`` or ``--price-as`` asks for it."""
+    if not args.prices and not args.price_as:
+        return frames
+    from voicelab.costs import reprice, run_pricing
+    from voicelab.metrics.cost import load_price_table
+    from voicelab.run_folder import load_run_info
+
+    table = load_price_table(args.prices)
+    return [
+        reprice(frame, run_pricing(load_run_info(run), table, args.price_as, str(run)))
+        for run, frame in zip(args.runs, frames, strict=True)
+    ]
+
+
+# --- end trials-cost ---
 
 
 # --- execution (worker processes, Ray) ---
@@ -405,6 +446,8 @@ def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, 
         run["concurrency"] = args.concurrency
     if args.max_attempts is not None:
         run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    if args.repeat is not None:  # trials-cost
+        run["repeat"] = args.repeat
     for name in ("rpm", "tpm"):
         for text in getattr(args, name):
             kind, _, value = text.rpartition("=")
@@ -478,6 +521,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     config = BootstrapConfig(confidence=args.confidence, seed=args.seed)
     frames = [load_run(r) for r in args.runs]
+    frames = _repriced(args, frames)  # trials-cost
     if len({name for f in frames for name in f["run_id"].unique()}) < len(frames):
         frames = [f.assign(run_id=str(r)) for f, r in zip(frames, args.runs, strict=True)]
     report = build_report(frames, by=args.by, config=config)
