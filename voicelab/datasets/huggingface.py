@@ -16,7 +16,7 @@ keep their meaning, and every other scalar column becomes a tag.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -92,7 +92,7 @@ def load_hf_dataset(
             _turn(f"{where} row {index}", index, row, audio_column, roles, base),
             row.get("turn_index") is not None,
         )
-        for index, row in enumerate(rows)
+        for index, row in enumerate(_read(where, rows))
     ]
     if not turns:
         raise DatasetError(f"{where}: the split has no rows")
@@ -100,6 +100,14 @@ def load_hf_dataset(
         _refuse_repeated_ids(where, [turn.conversation_id for turn, _ in turns], roles["id"])
     default_name = Path(str(source).rstrip("/")).name.replace("___", "-")
     return group_turns(where, turns, name or default_name)
+
+
+def _read(where: str, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The rows, a failure of ``datasets`` while reading them (e.g. a bad shard) as an error."""
+    try:
+        yield from rows
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{where}: cannot read the rows ({e})") from e
 
 
 def _refuse_repeated_ids(where: str, ids: Sequence[str], id_column: str | None) -> None:
