@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from voicelab.audio import AudioClip
 from voicelab.datasets.noise import MAX_PEAK, Float64Array
@@ -25,6 +24,8 @@ def impulse_response(rt60_s: float, rate_hz: int, rng: np.random.Generator) -> F
 def reverberate(clip: AudioClip, rt60_s: float, rng: np.random.Generator) -> AudioClip:
     """``clip`` in a room of reverberation time ``rt60_s``, its tail kept, with the clip's
     energy (a reverberant room spreads the speech; it does not make it louder)."""
+    from scipy import signal  # here: importing scipy.signal takes a second
+
     energy = float(np.sum(np.square(clip.samples, dtype=np.float64)))
     if energy == 0.0:
         raise AudioError(f"{clip.source}: is silent (all zeros); nothing to reverberate")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from voicelab.audio import AudioClip, FloatArray, resample
 
@@ -18,6 +17,8 @@ MU_LAW_LEVELS = 256  # 8 bits per sample
 
 def telephone(clip: AudioClip) -> AudioClip:
     """``clip`` as heard over a narrow-band phone line, at 8 kHz."""
+    from scipy import signal  # here: importing scipy.signal takes a second
+
     narrow = resample(clip, TELEPHONE_RATE_HZ)
     sos = signal.butter(
         BAND_FILTER_ORDER, (BAND_LOW_HZ, BAND_HIGH_HZ), btype="bandpass",
