@@ -14,7 +14,7 @@ import pytest
 from voicelab.audio import AudioClip, load_audio
 from voicelab.cli import main
 from voicelab.datasets import load_dataset
-from voicelab.datasets.condition_text import parse_condition, parse_conditions
+from voicelab.datasets.condition_text import Condition, parse_condition, parse_conditions
 from voicelab.datasets.conditions import apply_condition, apply_conditions, step_seed
 from voicelab.datasets.noise import MAX_PEAK, add_noise, white_noise
 from voicelab.datasets.room import impulse_response
@@ -119,6 +119,16 @@ def test_bad_condition_text_names_what_is_wrong(text: str, message: str) -> None
         parse_conditions(text)
     assert message in str(raised.value)
     assert repr(text) in str(raised.value) or text.strip(";") == ""
+
+
+def test_a_condition_built_in_code_is_checked_like_text() -> None:
+    built = Condition("noise", {"noise": "babble", "snr_db": 10})
+    assert built == parse_condition("noise=babble,snr_db=10")
+    assert built.params == {"noise": "babble", "snr_db": 10.0, "talkers": 4}
+    with pytest.raises(ConfigError, match="unknown condition kind 'reverb'; valid kinds: noise"):
+        Condition("reverb", {})
+    with pytest.raises(ConfigError, match=r"lead_ms='0\.5' is not an int"):
+        Condition("silence", {"lead_ms": 0.5})
 
 
 def test_a_chain_applies_in_order_and_tags_every_turn(shared_data: Path) -> None:

@@ -89,6 +89,15 @@ class Condition:
     kind: str
     params: Mapping[str, ParamValue] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"unknown condition kind {self.kind!r}; valid kinds: {_valid_kinds()}"
+            )
+        given = {name: _format(value) for name, value in self.params.items()}
+        resolved = _resolve(self.kind, KINDS[self.kind], given, self.kind)
+        object.__setattr__(self, "params", resolved)  # checked, typed, defaults filled in
+
     @property
     def text(self) -> str:
         """The canonical text: parsing it gives this condition back."""

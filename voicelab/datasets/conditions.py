@@ -133,11 +133,18 @@ def apply_conditions(
     if not chain:
         return dataset
     turns = [t for c in (pool or dataset) for t in c.turns]
+    clips = [t.audio for t in turns]
+    by_source: dict[str, list[int]] = {}
+    for index, turn in enumerate(turns):
+        by_source.setdefault(_recording(turn), []).append(index)
+    for conversation in dataset:  # turns outside the pool exclude nothing from it
+        for turn in conversation.turns:
+            by_source.setdefault(_recording(turn), [])
     conversations = tuple(
         Conversation(
             conversation_id=conversation.conversation_id,
             turns=tuple(
-                condition_turn(turn, chain, seed, _others(turn, turns))
+                condition_turn(turn, chain, seed, _without(clips, by_source[_recording(turn)]))
                 for turn in conversation.turns
             ),
         )
@@ -147,7 +154,16 @@ def apply_conditions(
     return Dataset(name=name, conversations=conversations)
 
 
-def _others(turn: Turn, pool: Sequence[Turn]) -> Others:
-    """The pool's clips other than ``turn``'s own recording."""
-    own = turn.audio_source
-    return [t.audio for t in pool if t.turn_id != turn.turn_id and t.audio_source != own]
+def _without(clips: Sequence[Path | AudioClip], excluded: Sequence[int]) -> Others:
+    """``clips`` but those at ``excluded`` (sorted) indices: list slices, fast on big pools."""
+    kept: list[Path | AudioClip] = []
+    start = 0
+    for index in excluded:
+        kept += clips[start:index]
+        start = index + 1
+    return kept + list(clips[start:])
+
+
+def _recording(turn: Turn) -> str:
+    """What makes two turns one recording: the same file, or the same clip in memory."""
+    return str(turn.audio.resolve()) if isinstance(turn.audio, Path) else f"clip {id(turn.audio)}"
