@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
-from voicelab.metrics.cost import Pricing
+from voicelab.metrics.cost import PriceTable, Pricing, turn_cost_usd
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
