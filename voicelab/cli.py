@@ -519,15 +519,15 @@ def _conditioned(dataset: Dataset, experiment: Experiment, pool: Dataset) -> Dat
 
 def _cmd_transform(args: argparse.Namespace) -> int:
     from voicelab.datasets import load_dataset
-    from voicelab.datasets.conditions import apply_conditions, parse_chain
-    from voicelab.datasets.writing import copy_task, save_dataset
+    from voicelab.datasets.conditions import conditioned_name, conditioned_turns, parse_chain
+    from voicelab.datasets.writing import copy_task, save_turns
 
     conditions = parse_chain(args.conditions)  # refused before any audio is read
     source = load_dataset(args.source)
-    conditioned = apply_conditions(source, conditions, args.seed)
-    manifest = save_dataset(conditioned, args.out)
+    manifest = save_turns(conditioned_turns(source, conditions, args.seed), args.out)
     copy_task(args.source, args.out)
-    print(f"wrote {conditioned.num_turns} turns of {conditioned.name} to {manifest}")
+    name = conditioned_name(source.name, conditions, args.seed)
+    print(f"wrote {source.num_turns} turns of {name} to {manifest}")
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from voicelab.datasets.noise import (
 from voicelab.datasets.room import reverberate
 from voicelab.datasets.telephone import telephone
 from voicelab.datasets.types import Conversation, Dataset, Turn
+from voicelab.errors import ConfigError
 
 
 def chain_text(conditions: Sequence[Condition]) -> str:
@@ -126,32 +127,52 @@ def apply_conditions(
     way). The copy's name records the conditions and seed, so a run folder of the clean dataset
     refuses it.
     """
-    chain = tuple(
-        c for item in conditions
-        for c in (parse_conditions(item) if isinstance(item, str) else (item,))
-    )  # fmt: skip
+    chain = _chain(conditions)
     if not chain:
         return dataset
-    turns = [t for c in (pool or dataset) for t in c.turns]
-    clips = [t.audio for t in turns]
-    by_source: dict[str, list[int]] = {}
-    for index, turn in enumerate(turns):
-        by_source.setdefault(_recording(turn), []).append(index)
-    for conversation in dataset:  # turns outside the pool exclude nothing from it
-        for turn in conversation.turns:
-            by_source.setdefault(_recording(turn), [])
+    turns = iter(conditioned_turns(dataset, chain, seed, pool))
     conversations = tuple(
         Conversation(
             conversation_id=conversation.conversation_id,
-            turns=tuple(
-                condition_turn(turn, chain, seed, _without(clips, by_source[_recording(turn)]))
-                for turn in conversation.turns
-            ),
+            turns=tuple(next(turns) for _ in conversation.turns),
         )
         for conversation in dataset
     )
-    name = f"{dataset.name}[{chain_text(chain)}{CHAIN_SEPARATOR}seed={seed}]"
-    return Dataset(name=name, conversations=conversations)
+    return Dataset(name=conditioned_name(dataset.name, chain, seed), conversations=conversations)
+
+
+def conditioned_name(name: str, conditions: Sequence[Condition], seed: int) -> str:
+    """The name of a dataset conditioned so: ``NAME[CHAIN;seed=N]``."""
+    return f"{name}[{chain_text(conditions)}{CHAIN_SEPARATOR}seed={seed}]"
+
+
+def conditioned_turns(
+    dataset: Dataset,
+    conditions: Sequence[Condition | str],
+    seed: int = 0,
+    pool: Dataset | None = None,
+) -> Iterator[Turn]:
+    """Each turn of ``dataset`` conditioned, one at a time (a large dataset never sits in
+    memory whole); ``pool`` as for ``apply_conditions``."""
+    chain = _chain(conditions)
+    if not chain:
+        raise ConfigError(f"{dataset.name}: no condition to apply")
+    turns = [t for c in (pool or dataset) for t in c.turns]
+    clips = [t.audio for t in turns]
+    by_recording: dict[str, list[int]] = {}
+    for index, turn in enumerate(turns):
+        by_recording.setdefault(_recording(turn), []).append(index)
+    for conversation in dataset:
+        for turn in conversation.turns:
+            others = _without(clips, by_recording.get(_recording(turn), []))
+            yield condition_turn(turn, chain, seed, others)
+
+
+def _chain(conditions: Sequence[Condition | str]) -> tuple[Condition, ...]:
+    return tuple(
+        c for item in conditions
+        for c in (parse_conditions(item) if isinstance(item, str) else (item,))
+    )  # fmt: skip
 
 
 def _without(clips: Sequence[Path | AudioClip], excluded: Sequence[int]) -> Others:

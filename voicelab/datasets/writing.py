@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,23 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def save_dataset(dataset: Dataset, out_dir: str | Path) -> Path:
     """Write every turn's clip under ``out_dir/audio/`` and a manifest; the manifest's path."""
+    return save_turns((t for c in dataset for t in c.turns), out_dir)
+
+
+def save_turns(turns: Iterable[Turn], out_dir: str | Path) -> Path:
+    """Write each turn's clip as it comes, then the manifest; the manifest's path."""
     out_dir = Path(out_dir)
     manifest = out_dir / "manifest.jsonl"
     if manifest.exists():
         raise DatasetError(f"{manifest}: already exists; write the dataset to a new folder")
     records: list[dict[str, Any]] = []
     names: set[str] = set()
-    for conversation in dataset:
-        for turn in conversation.turns:
-            name = _audio_name(turn, names)
-            save_audio(turn.load_clip(), out_dir / name, subtype=AUDIO_SUBTYPE)
-            records.append(turn_record(turn, name))
+    for turn in turns:
+        name = _audio_name(turn, names)
+        save_audio(turn.load_clip(), out_dir / name, subtype=AUDIO_SUBTYPE)
+        records.append(turn_record(turn, name))
+    if not records:
+        raise DatasetError(f"{out_dir}: no turns to write")
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return manifest
