@@ -122,6 +122,13 @@ def save_audio(clip: AudioClip, path: str | Path, subtype: str = "PCM_16") -> Pa
     return path
 
 
+def wav_bytes(clip: AudioClip) -> bytes:
+    """A clip as an in-memory 16-bit WAV file (for an upload)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, clip.samples, clip.sample_rate_hz, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
 def resample(clip: AudioClip, target_rate_hz: int) -> AudioClip:
     """Resample with soxr's high-quality polyphase filter; a no-op at the same rate."""
     _check_sample_rate(target_rate_hz, clip.source)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from voicelab.agent.loading import LoadedAgent
+    from voicelab.evaluation import Evaluator
     from voicelab.execution.base import Executor
     from voicelab.execution.choose import ExecutionSettings
     from voicelab.execution.recipe import PipelineRecipe
@@ -119,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes or Ray actors (default 2)")
     run.add_argument("--ray-address", help="Ray cluster to join (default: start a local one)")
     # --- end execution ---
+    # --- evaluators ---
+    _add_evaluation_flags(run)
+    # --- end evaluators ---
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -135,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", help="also write the summary (one row per figure) to this CSV")
     report.add_argument("--html", help="also write a self-contained HTML report to this file")
     report.add_argument("--audio", action="store_true", help="HTML: embed the runs' audio")
+    # --- trials-cost ---
+    _add_trials_cost_flags(run, report)
+    # --- end trials-cost ---
 
     serve = sub.add_parser("serve", help="local OpenAI-compatible server on the embedded models")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default loopback only)")
@@ -167,8 +174,20 @@ def _parser() -> argparse.ArgumentParser:
     for command in (synth, dsub.add_parser("render", description="renamed: datasets synth")):
         _synth_arguments(command)
     # --- end synth ---
-    show = dsub.add_parser("show", help="list a dataset's conversations and turns")
-    show.add_argument("path", help="manifest or folder")
+    # --- corpora ---
+    listing = dsub.add_parser(
+        "list", help="datasets found under folders: format, conversations, turns, languages"
+    )
+    listing.add_argument(
+        "roots", nargs="*", metavar="ROOT",
+        help="folders to search (default: ./data and the folders of $VOICELAB_DATA)",
+    )  # fmt: skip
+    show = dsub.add_parser("show", help="a dataset's turns: language, expected tool, tags")
+    show.add_argument(
+        "path", help="manifest, folder, LibriSpeech tree, Hugging Face dataset, or FORMAT:PATH "
+        "(hf:PATH[:SPLIT] also names a dataset in the local Hugging Face cache)",
+    )  # fmt: skip
+    # --- end corpora ---
     return parser
 
 
@@ -183,6 +202,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from voicelab.runner import RunOptions, run_dataset
 
     experiment, config = _resolve_experiment(args)
+    experiment = replace(experiment, evaluation=_evaluation_table(args, experiment.evaluation))
     assert experiment.dataset is not None
     dataset = load_dataset(experiment.dataset)
     if experiment.max_turns:
@@ -205,6 +225,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         save_audio=not args.no_audio, secrets=secrets,
         **run_settings_from_dict(experiment.run, "run"),
     )  # fmt: skip
+    evaluator = _evaluator(experiment, options)
     print(f"loading {experiment.pipeline} ({_describe(execution)}) ...", flush=True)
     progress = TerminalProgress()
 
@@ -220,10 +241,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dataset,
             args.out,
             prices=load_price_table(args.prices),
+            price_as=args.price_as,  # trials-cost
             options=options,
             progress=progress,
             experiment=experiment,
             executor=executor,
+            evaluator=evaluator,
         )
 
     try:
@@ -239,6 +262,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress.close()
     print(format_summary(summarize(frame)))
     return 0
+
+
+# --- trials-cost ---
+def _add_trials_cost_flags(run: argparse.ArgumentParser, report: argparse.ArgumentParser) -> None:
+    """``run --repeat K --price-as SPEC``; ``report --prices FILE --price-as SPEC``."""
+    run.add_argument(
+        "--repeat", type=int, metavar="K",
+        help="trials: run each conversation K times, each from fresh state (pass^k, flakiness)",
+    )  # fmt: skip
+    price_as = (
+        "price the usage as if it ran on these models, labelled a projection: STT,LLM,TTS "
+        "(chained) or COMPONENT=MODEL,... (e.g. realtime=gpt-realtime)"
+    )
+    run.add_argument("--price-as", metavar="SPEC", help=price_as)
+    report.add_argument(
+        "--prices", metavar="FILE",
+        help="re-price every row's stored usage with this price table (only cost columns change)",
+    )  # fmt: skip
+    report.add_argument("--price-as", metavar="SPEC", help=price_as)
+
+
+def _repriced(args: argparse.Namespace, frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The runs' tables re-priced when ``--prices`` or ``--price-as`` asks for it."""
+    if not args.prices and not args.price_as:
+        return frames
+    from voicelab.costs import reprice, run_pricing
+    from voicelab.metrics.cost import load_price_table
+    from voicelab.run_folder import load_run_info
+
+    table = load_price_table(args.prices)
+    return [
+        reprice(frame, run_pricing(load_run_info(run), table, args.price_as, str(run)))
+        for run, frame in zip(args.runs, frames, strict=True)
+    ]
+
+
+# --- end trials-cost ---
 
 
 # --- execution (worker processes, Ray) ---
@@ -272,9 +332,77 @@ async def _executed(
 # --- end execution ---
 
 
+# --- evaluators ---
+def _add_evaluation_flags(run: argparse.ArgumentParser) -> None:
+    """Flags of the evaluations after each turn (the experiment's ``[evaluation]`` table)."""
+    from voicelab.evaluation.settings import DEFAULT_KEY_ENV, LOCAL_STT
+
+    run.add_argument(
+        "--judge-model", metavar="MODEL",
+        help="score each turn with this judge model (task done, grounded, fit for speech)",
+    )  # fmt: skip
+    run.add_argument(
+        "--judge-base-url", metavar="URL",
+        help="the judge's OpenAI-compatible API root, e.g. http://127.0.0.1:8765/v1 "
+        "(default: the OpenAI cloud)",
+    )  # fmt: skip
+    run.add_argument(
+        "--judge-key-env", metavar="NAME",
+        help=f"environment variable holding the judge's key (default {DEFAULT_KEY_ENV})",
+    )  # fmt: skip
+    run.add_argument("--judge-rubric", metavar="FILE", help="text file: the judge's rubric")
+    run.add_argument(
+        "--agent-wer", nargs="?", const=LOCAL_STT, metavar="MODEL",
+        help="transcribe the agent's audio back and score it against its text (agent_wer): "
+        f"'{LOCAL_STT}' (the default) is the embedded Whisper, a folder another CTranslate2 "
+        "Whisper, else a model served at --agent-wer-base-url",
+    )  # fmt: skip
+    run.add_argument("--agent-wer-base-url", metavar="URL", help="API root of the agent_wer STT")
+    run.add_argument(
+        "--agent-wer-key-env", metavar="NAME",
+        help=f"environment variable holding the agent_wer STT's key (default {DEFAULT_KEY_ENV})",
+    )  # fmt: skip
+
+
+def _evaluation_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``[evaluation]`` table with the evaluation flags applied, checked."""
+    from voicelab.evaluation.settings import evaluation_table
+
+    data = copy.deepcopy(dict(table))
+    flags = {
+        "judge": {"model": ("--judge-model", args.judge_model),
+                  "base_url": ("--judge-base-url", args.judge_base_url),
+                  "api_key_env": ("--judge-key-env", args.judge_key_env),
+                  "rubric": ("--judge-rubric", args.judge_rubric)},
+        "agent_wer": {"model": ("--agent-wer", args.agent_wer),
+                      "base_url": ("--agent-wer-base-url", args.agent_wer_base_url),
+                      "api_key_env": ("--agent-wer-key-env", args.agent_wer_key_env)},
+    }  # fmt: skip
+    for section, values in flags.items():
+        given = {key: value for key, (_, value) in values.items() if value is not None}
+        if given and "model" not in given and section not in data:
+            named = ", ".join(flag for flag, value in values.values() if value is not None)
+            raise ConfigError(f"{named} needs {values['model'][0]} (or [evaluation.{section}])")
+        if given:
+            data[section] = {**data.get(section, {}), **given}
+    return evaluation_table(data, Path.cwd(), "evaluation")
+
+
+def _evaluator(experiment: Experiment, options: RunOptions) -> Evaluator | None:
+    """The evaluator of the experiment's ``[evaluation]`` table; keys read here, at the edge."""
+    from voicelab.evaluation import build_evaluator, evaluation_settings_from_dict
+
+    settings = evaluation_settings_from_dict(experiment.evaluation)
+    return build_evaluator(settings, retry=options.retry, secrets=options.secrets)
+
+
+# --- end evaluators ---
+
+
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
     """The experiment file, overridden by flags, with its config built as the pipeline's class."""
     from voicelab.config_io import config_from_dict, config_to_dict, parse_assignment, set_nested
+    from voicelab.datasets.formats import resolve_spec
     from voicelab.registry import pipeline_entry
 
     experiment = load_experiment(args.config) if args.config else Experiment()
@@ -282,7 +410,7 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         key: value
         for key, value in {
             "pipeline": args.pipeline,
-            "dataset": str(Path(args.dataset).resolve()) if args.dataset else None,
+            "dataset": resolve_spec(args.dataset) if args.dataset else None,
             "agent": args.agent,
             "max_turns": args.max_turns,
         }.items()
@@ -323,6 +451,8 @@ def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, 
         run["concurrency"] = args.concurrency
     if args.max_attempts is not None:
         run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    if args.repeat is not None:  # trials-cost
+        run["repeat"] = args.repeat
     for name in ("rpm", "tpm"):
         for text in getattr(args, name):
             kind, _, value = text.rpartition("=")
@@ -396,6 +526,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     config = BootstrapConfig(confidence=args.confidence, seed=args.seed)
     frames = [load_run(r) for r in args.runs]
+    frames = _repriced(args, frames)  # trials-cost
     if len({name for f in frames for name in f["run_id"].unique()}) < len(frames):
         frames = [f.assign(run_id=str(r)) for f, r in zip(frames, args.runs, strict=True)]
     report = build_report(frames, by=args.by, config=config)
@@ -413,16 +544,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from voicelab.datasets import load_dataset
-
     if args.datasets_command in ("synth", "render"):
         return _cmd_synth(args)
+    return _cmd_datasets_corpora(args)  # --- corpora: list, show ---
+
+
+# --- corpora ---
+def _cmd_datasets_corpora(args: argparse.Namespace) -> int:
+    """``datasets list``: the datasets under folders; ``datasets show``: one dataset's turns."""
+    from voicelab.datasets import catalog, load_dataset
+    from voicelab.datasets.formats import detect_format, parse_spec
+
+    if args.datasets_command == "list":
+        roots = [Path(r) for r in args.roots]
+        found = catalog.find_datasets(
+            roots or catalog.default_roots(os.environ.get(catalog.DATA_ENV)), required=bool(roots)
+        )
+        print(catalog.format_summaries(catalog.summarize_dataset(p, f) for p, f in found))
+        return 0
     dataset = load_dataset(args.path)
-    print(f"{dataset.name}: {len(dataset.conversations)} conversations, {dataset.num_turns} turns")
+    explicit, source, _ = parse_spec(args.path)
+    detected = detect_format(source)
+    format_name = explicit or (detected.name if detected else "?")
+    print(
+        f"{dataset.name} ({format_name}): {len(dataset.conversations)} conversations, "
+        f"{dataset.num_turns} turns, languages {','.join(catalog.languages(dataset))}"
+    )
     for conversation in dataset:
         for turn in conversation.turns:
-            print(f"  {turn.turn_id:<24} {turn.reference_text or ''}")
+            print(f"  {catalog.describe_turn(turn)}")
     return 0
+
+
+# --- end corpora ---
 
 
 # --- synth ---

@@ -158,5 +158,10 @@ class ChannelClosedError(ServerError):
     """A realtime socket is closed (the client left, or a drop was injected): nothing more goes."""
 
 
+class EvaluationError(VoicelabError):
+    """A judge's verdict or an agent-audio transcription is malformed (the turn's row keeps
+    the agent's result; the evaluation's own columns hold this error)."""
+
+
 class ResultsError(VoicelabError):
     """A run folder or results file is missing or malformed."""

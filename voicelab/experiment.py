@@ -15,6 +15,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     mode = "realtime"
     [run]                               # how it executes (voicelab.execution.settings)
     concurrency = 8
+    [evaluation.judge]                  # after each turn (voicelab.evaluation.settings)
+    model = "gpt-4o-mini"
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicelab.datasets.formats import resolve_spec
 from voicelab.errors import ConfigError
+from voicelab.evaluation.settings import evaluation_table
 from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run")
+EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run", "evaluation")
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -50,6 +54,8 @@ class Experiment:
     """The pipeline's config class as a table (nested tables for nested settings)."""
     run: Mapping[str, Any] = field(default_factory=dict)
     """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+    """What is evaluated after each turn: judge, agent_wer (not part of ``config_hash``)."""
 
     def __post_init__(self) -> None:
         turns = self.max_turns
@@ -69,6 +75,7 @@ class Experiment:
             "max_turns": self.max_turns,
             "config": dict(self.config),
             "run": dict(self.run),
+            "evaluation": dict(self.evaluation),
         }
 
 
@@ -78,6 +85,15 @@ def _resolve_path(value: Any, base: Path, key: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{key} must be a path string, not {value!r}")
     return str((base / value).resolve()) if not Path(value).is_absolute() else value
+
+
+def _resolve_dataset(value: Any, base: Path) -> str | None:
+    """A dataset path or ``FORMAT:PATH`` spec, its local path made absolute from ``base``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"dataset must be a path string, not {value!r}")
+    return resolve_spec(value, base)
 
 
 def _resolve_agent(value: Any, base: Path) -> str | None:
@@ -111,11 +127,12 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
     try:
         return Experiment(
             pipeline=pipeline,
-            dataset=_resolve_path(data.get("dataset"), base, "dataset"),
+            dataset=_resolve_dataset(data.get("dataset"), base),
             agent=_resolve_agent(data.get("agent"), base),
             max_turns=max_turns,
             config=dict(config),
             run=dict(run),
+            evaluation=evaluation_table(data.get("evaluation"), base, f"{where}: evaluation"),
         )
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None

@@ -109,6 +109,80 @@ _OTHER_COLUMNS = [
     ),
     Column("retried_errors", "string", "JSON list of the error_type of each earlier attempt"),
 ]
+_LANGUAGE_COLUMNS = [
+    Column(
+        "language",
+        "string",
+        "ISO 639 code of the user turn's language (en, fr...); NA if the dataset does not say. "
+        "WER normalises English and unknown references with Whisper's English normaliser, others "
+        "with its basic one",
+    ),
+]
+
+_JUDGE_COLUMNS = [
+    Column(
+        "judge_model",
+        "string",
+        "the judge model; NA when no judge ran (none set, or the turn failed)",
+    ),
+    Column(
+        "judge_prompt", "string", "JSON of the messages sent to the judge (rubric, then the turn)"
+    ),
+    Column("judge_task_done", "boolean", "judge: the customer's request was handled"),
+    Column(
+        "judge_grounded",
+        "boolean",
+        "judge: every fact in the answer comes from a tool result or the customer",
+    ),
+    Column(
+        "judge_speech_ok", "boolean", "judge: fit to be spoken (short, no markdown, lists or URLs)"
+    ),
+    Column("judge_score", "Float64", "fraction of the three judge checks passed"),
+    Column("judge_rationale", "string", "the judge's reason for its verdict"),
+    Column("judge_input_tokens", "Int64", "the judge's input tokens (its last attempt)"),
+    Column("judge_output_tokens", "Int64", "the judge's output tokens (its last attempt)"),
+    Column(
+        "judge_cost_usd",
+        "Float64",
+        "the judge's own cost from its tokens and the price table (not in cost_usd); NA if unknown",
+    ),
+    Column(
+        "judge_error",
+        "string",
+        "why the judge gave no verdict (HTTP error, timeout, malformed verdict); the agent's "
+        "columns are unaffected",
+    ),
+    Column("judge_error_type", "string", "the judge error's class name"),
+]
+_INTELLIGIBILITY_COLUMNS = [
+    Column(
+        "agent_transcript",
+        "string",
+        "the agent's audio transcribed back by the agent_wer STT; NA without audio or agent_wer",
+    ),
+    Column(
+        "agent_wer", "Float64", "word error rate of agent_transcript vs agent_text (normalised)"
+    ),
+    Column("agent_transcript_error", "string", "why the agent's audio could not be transcribed"),
+]
+
+_TRIAL_COLUMNS = [
+    Column(
+        "trial",
+        "Int64",
+        "which run of the conversation the row belongs to (voicelab run --repeat k), from 0",
+    ),
+]
+_COST_COLUMNS = [
+    Column("stt_audio_s", "Float64", "seconds of user audio billed as transcription (usage)"),
+    Column("tts_audio_s", "Float64", "seconds of agent speech synthesised by TTS (usage)"),
+    Column(
+        "cost_basis",
+        "string",
+        "what cost_usd is: 'prices as of DATE' (the run's models), or 'projection: MODELS, "
+        "prices as of DATE' (the usage priced as if it ran on the named models)",
+    ),
+]
 
 SCHEMA: tuple[Column, ...] = (
     *_ID_COLUMNS,
@@ -116,8 +190,27 @@ SCHEMA: tuple[Column, ...] = (
     *_METRIC_COLUMNS,
     *_LATENCY_COLUMNS,
     *_OTHER_COLUMNS,
+    *_LANGUAGE_COLUMNS,
+    *_JUDGE_COLUMNS,
+    *_INTELLIGIBILITY_COLUMNS,
+    *_TRIAL_COLUMNS,
+    *_COST_COLUMNS,
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SCHEMA)
+ADDED_COLUMNS: dict[str, Any] = {
+    "trial": 0,
+    "stt_audio_s": None,
+    "tts_audio_s": None,
+    "cost_basis": None,
+    **{c.name: None for c in (*_LANGUAGE_COLUMNS, *_JUDGE_COLUMNS, *_INTELLIGIBILITY_COLUMNS)},
+}
+"""Columns added after rows were first written, and their value in an older row (one run per
+conversation: trial 0; usage not recorded: NA)."""
+
+
+def with_added_columns(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An older row with the columns added since, at their ``ADDED_COLUMNS`` value."""
+    return {**row, **{k: v for k, v in ADDED_COLUMNS.items() if k not in row}}
 
 
 def check_row(row: Mapping[str, Any], where: str) -> None:

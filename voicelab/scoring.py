@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
-from voicelab.metrics.cost import PriceTable, turn_cost_usd
+from voicelab.metrics.cost import Pricing
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
 from voicelab.redact import redact_text
 from voicelab.results import COLUMN_NAMES, check_row
-from voicelab.turn_result import TurnResult
+from voicelab.turn_result import TurnResult, Usage
+
+if TYPE_CHECKING:
+    from voicelab.evaluation.evaluator import TurnEvaluation
+    from voicelab.evaluation.judge import JudgeOutcome
 
 
 def build_row(
@@ -21,15 +25,18 @@ def build_row(
     turn: Turn,
     result: TurnResult,
     *,
-    models: Mapping[str, str],
-    prices: PriceTable,
+    pricing: Pricing,
     secrets: Iterable[str] = (),
+    evaluation: TurnEvaluation | None = None,
 ) -> dict[str, Any]:
     """A turn's whole row in schema order: the run's fields, its facts and metrics, no secrets."""
     row = {
         **run_fields,
         **turn_facts(turn, result),
-        **score_turn(turn, result, models=models, prices=prices),
+        **language_fields(turn),
+        **score_turn(turn, result),
+        **cost_fields(result, pricing),
+        **evaluation_fields(result, evaluation, prices=pricing.table, secrets=secrets),
     }
     if row["error"]:
         row["error"] = redact_text(row["error"], secrets)
@@ -37,13 +44,7 @@ def build_row(
     return {name: row[name] for name in COLUMN_NAMES}
 
 
-def score_turn(
-    turn: Turn,
-    result: TurnResult,
-    *,
-    models: Mapping[str, str],
-    prices: PriceTable,
-) -> dict[str, Any]:
+def score_turn(turn: Turn, result: TurnResult) -> dict[str, Any]:
     """Metrics of one turn as row fields (None where a metric does not apply)."""
     quality = score_quality(
         result.agent_text,
@@ -53,12 +54,23 @@ def score_turn(
         turn.expected_tool_call,
     )
     return {
-        "wer": turn_wer(turn.reference_text, result.user_transcript) if result.ok else None,
+        "wer": turn_wer(turn.reference_text, result.user_transcript, turn.language)
+        if result.ok
+        else None,
         "answer_ok": quality.answer_ok if result.ok else None,
         "tool_call_ok": quality.tool_call_ok if result.ok else None,
         "quality": quality.quality if result.ok else None,
-        "cost_usd": turn_cost_usd(result.usage, models, prices),
         **latency_figures(result.timeline),
+    }
+
+
+def cost_fields(result: TurnResult, pricing: Pricing) -> dict[str, Any]:
+    """The turn's cost, the usage it is priced from that has no other column, and its basis."""
+    return {
+        "cost_usd": pricing.cost_usd(result.usage),
+        "stt_audio_s": result.usage.stt_audio_s,
+        "tts_audio_s": result.usage.tts_audio_s,
+        "cost_basis": pricing.basis,
     }
 
 
@@ -102,3 +114,55 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "retried_errors": json.dumps(list(result.retried_errors)),
     }
+
+
+def language_fields(turn: Turn) -> dict[str, Any]:
+    """The turn's language, which also chose the normaliser of its WER."""
+    return {"language": turn.language}
+
+
+# --- evaluators ---
+def evaluation_fields(
+    result: TurnResult,
+    evaluation: TurnEvaluation | None,
+    *,
+    prices: PriceTable,
+    secrets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The judge and intelligibility columns (all None where an evaluation did not run)."""
+    judged = evaluation.judge if evaluation else None
+    verdict = judged.verdict if judged else None
+    heard = evaluation.agent_transcript if evaluation else None
+    transcript = heard.transcript if heard else None
+    return {
+        "judge_model": judged.model if judged else None,
+        "judge_prompt": judged.prompt if judged else None,
+        "judge_task_done": verdict.task_done if verdict else None,
+        "judge_grounded": verdict.grounded if verdict else None,
+        "judge_speech_ok": verdict.speech_ok if verdict else None,
+        "judge_score": verdict.score if verdict else None,
+        "judge_rationale": verdict.rationale if verdict else None,
+        "judge_input_tokens": judged.input_tokens if judged else None,
+        "judge_output_tokens": judged.output_tokens if judged else None,
+        "judge_cost_usd": _judge_cost_usd(judged, prices) if judged else None,
+        "judge_error": _error_text(judged.error if judged else None, secrets),
+        "judge_error_type": type(judged.error).__name__ if judged and judged.error else None,
+        "agent_transcript": transcript,
+        "agent_wer": turn_wer(result.agent_text, transcript) if transcript is not None else None,
+        "agent_transcript_error": _error_text(heard.error if heard else None, secrets),
+    }
+
+
+def _judge_cost_usd(judged: JudgeOutcome, prices: PriceTable) -> float | None:
+    """The judge's cost, priced as text tokens of its model; None when its tokens are unknown."""
+    if judged.input_tokens is None or judged.output_tokens is None:
+        return None
+    usage = Usage(llm_input_tokens=judged.input_tokens, llm_output_tokens=judged.output_tokens)
+    return turn_cost_usd(usage, {"llm": judged.model}, prices)
+
+
+def _error_text(error: Exception | None, secrets: Iterable[str]) -> str | None:
+    return redact_text(str(error), secrets) if error is not None else None
+
+
+# --- end evaluators ---

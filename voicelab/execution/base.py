@@ -12,8 +12,9 @@ from voicelab.execution.conversation import TurnOutcome
 class RunSink(Protocol):
     """The driver's side of a run: it persists what the executor hands over, in the driver."""
 
-    def turn_done(self, outcome: TurnOutcome) -> None:
-        """Persist one finished turn (its row, its audio) before the next is reported."""
+    async def turn_done(self, outcome: TurnOutcome) -> None:
+        """Evaluate and persist one finished turn (its row, its audio) before the next of its
+        conversation is reported; the executor awaits it outside any timed turn."""
         ...
 
     def conversation_done(

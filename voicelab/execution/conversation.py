@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 from voicelab.datasets.types import Conversation, Turn
 from voicelab.error_mapping import as_voicelab_error
-from voicelab.errors import ServiceError, VoicelabError
-from voicelab.execution.retry import RetryPolicy
+from voicelab.errors import VoicelabError
+from voicelab.execution.retry import Failure, RetryPolicy, error_failure, with_retries
 from voicelab.pipelines.base import ConversationState, Pipeline
 from voicelab.pipelines.turn_errors import error_result
 from voicelab.turn_result import TurnResult
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ async def converse(
         except Exception as e:  # the whole conversation fails: an error row per turn
             return as_voicelab_error(e)
 
-    state, attempts, retried = await _attempts(policy, key, start, _start_failure)
+    state, attempts, retried = await with_retries(policy, key, start, _start_failure)
     if isinstance(state, VoicelabError):
         for turn in conversation.turns:
             failed = error_result(turn, state)
@@ -70,49 +66,15 @@ async def run_turn_with_retries(
         except Exception as e:  # a pipeline bug must not stop the batch
             return error_result(turn, e)
 
-    result, attempts, retried = await _attempts(retry, turn.turn_id, once, _turn_failure)
+    result, attempts, retried = await with_retries(retry, turn.turn_id, once, _turn_failure)
     return replace(result, attempts=attempts, retried_errors=retried)
 
 
-@dataclass(frozen=True)
-class _Failure:
-    """What the retry loop needs to know of a failed attempt."""
-
-    error_type: str
-    transient: bool
-    retry_after_s: float | None
-
-
-def _turn_failure(result: TurnResult) -> _Failure | None:
+def _turn_failure(result: TurnResult) -> Failure | None:
     if result.ok:
         return None
-    return _Failure(
-        result.error_type or "error", bool(result.error_transient), result.retry_after_s
-    )
+    return Failure(result.error_type or "error", bool(result.error_transient), result.retry_after_s)
 
 
-def _start_failure(opened: ConversationState | VoicelabError) -> _Failure | None:
-    if not isinstance(opened, VoicelabError):
-        return None
-    wait_s = opened.retry_after_s if isinstance(opened, ServiceError) else None
-    return _Failure(type(opened).__name__, opened.transient, wait_s)
-
-
-async def _attempts(
-    retry: RetryPolicy,
-    key: str,
-    once: Callable[[], Awaitable[_T]],
-    failure: Callable[[_T], _Failure | None],
-) -> tuple[_T, int, tuple[str, ...]]:
-    """The last attempt's value, the attempts made, and the error types of the earlier ones."""
-    rng = retry.rng(key)
-    retried: list[str] = []
-    attempt = 1
-    while True:
-        value = await once()
-        failed = failure(value)
-        if failed is None or not retry.should_retry(failed.transient, attempt):
-            return value, attempt, tuple(retried)
-        retried.append(failed.error_type)
-        await asyncio.sleep(retry.delay_s(attempt, failed.retry_after_s, rng))
-        attempt += 1
+def _start_failure(opened: ConversationState | VoicelabError) -> Failure | None:
+    return error_failure(opened) if isinstance(opened, VoicelabError) else None

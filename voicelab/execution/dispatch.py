@@ -49,10 +49,10 @@ class Dispatch:
         del self.in_flight[conversation.conversation_id]
         self.waiting.appendleft(conversation)
 
-    def turn_done(self, outcome: TurnOutcome) -> None:
-        """A worker reported a turn: persist it now."""
+    async def turn_done(self, outcome: TurnOutcome) -> None:
+        """A worker reported a turn: evaluate and persist it now."""
         _, outcomes = self.in_flight[outcome.turn.conversation_id]
-        self.sink.turn_done(outcome)
+        await self.sink.turn_done(outcome)
         outcomes.append(outcome)
 
     async def conversation_done(self, conversation_id: str) -> None:
@@ -70,7 +70,7 @@ class Dispatch:
             self.put_back(conversation)
             return
         for turn in conversation.turns[len(outcomes) :]:
-            self.turn_done(TurnOutcome(turn, error_result(turn, error)))
+            await self.turn_done(TurnOutcome(turn, error_result(turn, error)))
         await self.conversation_done(conversation_id)
 
     async def fail_waiting(self, error: VoicelabError) -> None:

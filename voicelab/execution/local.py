@@ -40,7 +40,7 @@ class AsyncioExecutor:
             async with limit:
                 outcomes: list[TurnOutcome] = []
                 async for outcome in converse(self.pipeline, conversation, retry=self.retry):
-                    sink.turn_done(outcome)
+                    await sink.turn_done(outcome)  # before the next turn starts
                     outcomes.append(outcome)
             # off the event loop: other conversations keep their clocks
             await asyncio.to_thread(sink.conversation_done, conversation, outcomes)

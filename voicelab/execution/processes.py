@@ -287,7 +287,7 @@ class ProcessExecutor:
                 break
             worker, message = await self._events.get()
             if isinstance(message, _Turn):
-                dispatch.turn_done(message.outcome)
+                await dispatch.turn_done(message.outcome)
             elif isinstance(message, _Done):
                 worker.running.discard(message.conversation_id)
                 await dispatch.conversation_done(message.conversation_id)

@@ -196,7 +196,7 @@ class RayExecutor:
             try:
                 stream = actor.converse.options(num_returns="streaming").remote(conversation)
                 async for ref in stream:
-                    dispatch.turn_done(await ref)
+                    await dispatch.turn_done(await ref)
             except self.ray.exceptions.RayActorError as e:
                 await dispatch.lost(conversation.conversation_id, _lost_error(e))
                 if not await self._restarted(actor):

@@ -8,10 +8,15 @@ so that worker processes and Ray actors receive it as they receive the pipeline'
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from voicelab.errors import ConfigError
+from voicelab.errors import ConfigError, ServiceError, VoicelabError
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,3 +59,42 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 """Every failure is final."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What the retry loop needs to know of a failed attempt."""
+
+    error_type: str
+    transient: bool
+    retry_after_s: float | None
+
+
+def error_failure(error: VoicelabError) -> Failure:
+    """A voicelab error as a failed attempt (a service's ``Retry-After`` kept)."""
+    wait_s = error.retry_after_s if isinstance(error, ServiceError) else None
+    return Failure(type(error).__name__, error.transient, wait_s)
+
+
+async def with_retries(
+    retry: RetryPolicy,
+    key: str,
+    once: Callable[[], Awaitable[_T]],
+    failure: Callable[[_T], Failure | None],
+) -> tuple[_T, int, tuple[str, ...]]:
+    """The last attempt's value, the attempts made, and the error types of the earlier ones.
+
+    ``once`` makes an attempt and returns its value (a failure is a value, not an exception);
+    ``failure`` says whether and how a value failed; ``key`` seeds the jitter.
+    """
+    rng = retry.rng(key)
+    retried: list[str] = []
+    attempt = 1
+    while True:
+        value = await once()
+        failed = failure(value)
+        if failed is None or not retry.should_retry(failed.transient, attempt):
+            return value, attempt, tuple(retried)
+        retried.append(failed.error_type)
+        await asyncio.sleep(retry.delay_s(attempt, failed.retry_after_s, rng))
+        attempt += 1

@@ -231,8 +231,13 @@ class LlamaChatEngine:
 
     def complete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Blocking: a whole ``chat.completion`` for a non-streamed request."""
-        return fold_chunks(self.stream(request))
+        return fold_chunks(self.stream(_with_usage(request)))
 
     async def acomplete(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """``complete`` in a worker thread that stops when this coroutine is cancelled."""
-        return fold_chunks([chunk async for chunk in self.astream(request)])
+        return fold_chunks([chunk async for chunk in self.astream(_with_usage(request))])
+
+
+def _with_usage(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A request that reports its usage: a whole completion always has it, as the API's does."""
+    return {**request, "stream_options": {"include_usage": True}}
