@@ -14,10 +14,12 @@ from voicelab.calibration import (
     floor_delay_s,
 )
 from voicelab.datasets import (
+    Condition,
     Conversation,
     Dataset,
     ExpectedToolCall,
     Turn,
+    apply_conditions,
     load_dataset,
 )
 from voicelab.errors import (
@@ -96,6 +98,7 @@ __all__ = [
     "ChainedConfig",
     "ChainedLocalConfig",
     "ChainedOpenAIConfig",
+    "Condition",
     "ConfigError",
     "ConnectionDroppedError",
     "ConnectionFailedError",
@@ -140,6 +143,7 @@ __all__ = [
     "Usage",
     "VoicelabError",
     "WorkerLostError",
+    "apply_conditions",
     "build_pipeline",
     "calibration_pairs",
     "compare_runs",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from voicelab.agent.loading import LoadedAgent
+    from voicelab.datasets.types import Dataset
     from voicelab.evaluation import Evaluator
     from voicelab.execution.base import Executor
     from voicelab.execution.choose import ExecutionSettings
@@ -123,6 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     # --- evaluators ---
     _add_evaluation_flags(run)
     # --- end evaluators ---
+    # --- conditions ---
+    run.add_argument(
+        "--condition", action="append", default=[], metavar="TEXT", dest="conditions",
+        help="recording condition applied to every clip on the fly, e.g. noise=babble,snr_db=10, "
+        "telephone, gain=-6, silence,lead_ms=500, room=0.5 (repeatable: applied in order)",
+    )  # fmt: skip
+    run.add_argument("--condition-seed", type=int, help="seed of the conditions (default 0)")
+    # --- end conditions ---
 
     report = sub.add_parser(
         "report", help="summarise run folders with confidence intervals; pair two runs",
@@ -188,6 +197,20 @@ def _parser() -> argparse.ArgumentParser:
         "(hf:PATH[:SPLIT] also names a dataset in the local Hugging Face cache)",
     )  # fmt: skip
     # --- end corpora ---
+    # --- conditions ---
+    transform = dsub.add_parser(
+        "transform", help="write a copy of a dataset with recording conditions applied",
+        description="Conditions: noise=white|pink|babble,snr_db=N[,talkers=N]; telephone; "
+        "gain=DB; silence,lead_ms=N,trail_ms=N; room=RT60_S. Several apply in order.",
+    )  # fmt: skip
+    transform.add_argument("source", help="manifest or folder of the dataset to condition")
+    transform.add_argument(
+        "--condition", action="append", required=True, metavar="TEXT", dest="conditions",
+        help="a condition (repeatable: applied in order)",
+    )  # fmt: skip
+    transform.add_argument("--seed", type=int, default=0, help="seed of the conditions")
+    transform.add_argument("--out", required=True, help="new folder for the conditioned copy")
+    # --- end conditions ---
     return parser
 
 
@@ -204,9 +227,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     experiment, config = _resolve_experiment(args)
     experiment = replace(experiment, evaluation=_evaluation_table(args, experiment.evaluation))
     assert experiment.dataset is not None
-    dataset = load_dataset(experiment.dataset)
+    dataset = pool = load_dataset(experiment.dataset)
     if experiment.max_turns:
         dataset = dataset.head(experiment.max_turns)
+    dataset = _conditioned(dataset, experiment, pool)
     RunFolder.open(args.out).check_dataset(dataset)  # refused before any model loads
     loaded = _load_agent(experiment.agent, experiment.dataset)
     experiment = replace(experiment, agent=None if loaded.is_default else loaded.spec)
@@ -413,6 +437,7 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
             "dataset": resolve_spec(args.dataset) if args.dataset else None,
             "agent": args.agent,
             "max_turns": args.max_turns,
+            **_condition_overrides(args),
         }.items()
         if value is not None
     }
@@ -476,6 +501,42 @@ def _load_agent(spec: str | None, dataset_path: str) -> LoadedAgent:
     if task is not None and task.agent is not None:
         return load_agent(task.agent, base_dir=task.folder)
     return default_agent()
+
+
+# --- conditions ---
+def _condition_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The experiment fields --condition and --condition-seed set (conditions canonical)."""
+    from voicelab.datasets.conditions import parse_chain
+
+    conditions = tuple(c.text for c in parse_chain(args.conditions)) if args.conditions else None
+    return {"conditions": conditions, "condition_seed": args.condition_seed}
+
+
+def _conditioned(dataset: Dataset, experiment: Experiment, pool: Dataset) -> Dataset:
+    """``dataset`` with the experiment's conditions applied (babble drawn from ``pool``)."""
+    from voicelab.datasets.conditions import apply_conditions
+
+    if not experiment.conditions:
+        return dataset
+    print(f"conditions: {'; '.join(experiment.conditions)} (seed {experiment.condition_seed})")
+    return apply_conditions(dataset, experiment.conditions, experiment.condition_seed, pool)
+
+
+def _cmd_transform(args: argparse.Namespace) -> int:
+    from voicelab.datasets import load_dataset
+    from voicelab.datasets.conditions import apply_conditions, parse_chain
+    from voicelab.datasets.writing import copy_task, save_dataset
+
+    conditions = parse_chain(args.conditions)  # refused before any audio is read
+    source = load_dataset(args.source)
+    conditioned = apply_conditions(source, conditions, args.seed)
+    manifest = save_dataset(conditioned, args.out)
+    copy_task(args.source, args.out)
+    print(f"wrote {conditioned.num_turns} turns of {conditioned.name} to {manifest}")
+    return 0
+
+
+# --- end conditions ---
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -546,6 +607,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_datasets(args: argparse.Namespace) -> int:
     if args.datasets_command in ("synth", "render"):
         return _cmd_synth(args)
+    if args.datasets_command == "transform":
+        return _cmd_transform(args)
     return _cmd_datasets_corpora(args)  # --- corpora: list, show ---
 
 

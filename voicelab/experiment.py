@@ -8,6 +8,8 @@ resolved experiment in the same shape (under ``"experiment"``), so
     dataset = "data/support"            # relative to the experiment file
     agent = "my_agent.py:agent"         # optional; relative to the experiment file
     max_turns = 20                      # optional
+    conditions = ["noise=babble,snr_db=10"]   # optional, applied in order (datasets/conditions.py)
+    condition_seed = 0                  # optional
     [config]                            # the pipeline's config class, field by field
     base_url = "http://127.0.0.1:8765/v1"
     tool_choice = "required"
@@ -33,7 +35,10 @@ from voicelab.errors import ConfigError
 from voicelab.evaluation.settings import evaluation_table
 from voicelab.execution.settings import run_settings_from_dict
 
-EXPERIMENT_KEYS = ("pipeline", "dataset", "agent", "max_turns", "config", "run", "evaluation")
+EXPERIMENT_KEYS = (
+    "pipeline", "dataset", "agent", "max_turns", "config", "run", "evaluation", "conditions",
+    "condition_seed",
+)  # fmt: skip
 """The keys of an experiment, in a TOML file and under ``"experiment"`` in ``run.json``."""
 RUN_INFO_KEY = "experiment"
 
@@ -56,6 +61,11 @@ class Experiment:
     """How the run executes: concurrency, retry, rate_limits (not part of ``config_hash``)."""
     evaluation: Mapping[str, Any] = field(default_factory=dict)
     """What is evaluated after each turn: judge, agent_wer (not part of ``config_hash``)."""
+    conditions: tuple[str, ...] = ()
+    """Recording conditions applied to the dataset's clips on the fly, in order (canonical
+    text, e.g. ``noise=babble,snr_db=10``); they change the dataset's name, not the config."""
+    condition_seed: int = 0
+    """Seed of the conditions' noise, babble talkers and rooms."""
 
     def __post_init__(self) -> None:
         turns = self.max_turns
@@ -76,6 +86,8 @@ class Experiment:
             "config": dict(self.config),
             "run": dict(self.run),
             "evaluation": dict(self.evaluation),
+            "conditions": list(self.conditions),
+            "condition_seed": self.condition_seed,
         }
 
 
@@ -124,6 +136,10 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
         raise ConfigError(f"{where}: config must be a table, not {config!r}")
     run = data.get("run") or {}
     run_settings_from_dict(run, where)  # refused now, not when the run starts
+    conditions = _conditions(data.get("conditions") or [], where)
+    seed = data.get("condition_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"{where}: condition_seed must be an integer, not {seed!r}")
     try:
         return Experiment(
             pipeline=pipeline,
@@ -133,7 +149,21 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
             config=dict(config),
             run=dict(run),
             evaluation=evaluation_table(data.get("evaluation"), base, f"{where}: evaluation"),
+            conditions=conditions,
+            condition_seed=seed,
         )
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _conditions(value: Any, where: str) -> tuple[str, ...]:
+    """Condition texts checked and written canonically, one per condition."""
+    from voicelab.datasets.conditions import parse_chain
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: conditions must be a list of condition texts, not {value!r}")
+    try:
+        return tuple(c.text for c in parse_chain(value))
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
 

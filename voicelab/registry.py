@@ -18,25 +18,34 @@ from voicelab.pipelines.realtime.config import RealtimeConfig
 if TYPE_CHECKING:
     from agents import Agent
 
+    from voicelab.providers.local_config import WhisperConfig
+
 
 def _given(**fields: Any) -> dict[str, Any]:
     """The fields that are set (None keeps the config class's default)."""
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def _chained_local(
-    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
-) -> Pipeline:
-    from voicelab.pipelines.chained.pipeline import ChainedPipeline
-    from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
-    from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
+def chained_local_whisper(config: ChainedLocalConfig, threads: int | None = None) -> WhisperConfig:
+    """The Whisper settings chained-local transcribes with under ``config``."""
+    from voicelab.providers.local_config import WhisperConfig
 
-    assert isinstance(config, ChainedLocalConfig)
-    whisper = WhisperConfig(
+    return WhisperConfig(
         **_given(model_path=config.whisper_model, cpu_threads=threads),
         temperature_fallback=config.stt_temperature_fallback,
         speculative=config.speculative_stt,
     )
+
+
+def _chained_local(
+    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
+) -> Pipeline:
+    from voicelab.pipelines.chained.pipeline import ChainedPipeline
+    from voicelab.providers.local_config import LlamaConfig, PiperConfig
+    from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
+
+    assert isinstance(config, ChainedLocalConfig)
+    whisper = chained_local_whisper(config, threads)
     piper = PiperConfig(
         **_given(model_path=config.piper_voice, threads=threads),
         max_leading_silence_ms=config.tts_max_leading_silence_ms,

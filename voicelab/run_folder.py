@@ -114,8 +114,14 @@ def _replace_atomically(path: Path, data: bytes) -> None:
 
 
 def turn_fingerprint(turn: Turn) -> str:
-    """What identifies a turn across runs: its audio source and reference text."""
-    audio = str(turn.audio.resolve()) if isinstance(turn.audio, Path) else turn.audio.source
+    """What identifies a turn across runs: its audio (a file's path, an in-memory clip's
+    samples and rate: a conditioned clip has no file) and reference text."""
+    if isinstance(turn.audio, Path):
+        audio = str(turn.audio.resolve())
+    else:
+        clip = turn.audio
+        samples = hashlib.sha256(clip.samples.astype("<f4").tobytes()).hexdigest()
+        audio = f"{clip.sample_rate_hz}:{samples}"
     blob = json.dumps([audio, turn.reference_text]).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
