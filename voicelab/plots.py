@@ -75,6 +75,7 @@ _HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "+++")
 _REST_HATCH = "---"
 _GREY = "#555555"
 _EMPTY_COST_AXIS_USD = 0.01  # y range when every pipeline is free (local models)
+_TICK_CHARS = 12  # longer group names (condition texts) are tilted so they do not overlap
 _TEXT_MIN_FRACTION = 0.12  # a stacked segment narrower than this share of the axis gets no text
 
 
@@ -255,7 +256,7 @@ def success_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
         frame, by, lambda rows: rate_ci(turn_succeeded(rows), _BOOTSTRAP),
         ylabel=f"turns succeeded (%, {_CI_PERCENT}% CI)",
         title=f"Task success by {by} ({_CI_PERCENT}% Wilson CI over turns)",
-        empty="success_by: the table has no turns",
+        empty="success_by: the table has no turns", rate=True,
     )  # fmt: skip
 
 
@@ -267,6 +268,7 @@ def _ci_bars(
     ylabel: str,
     title: str,
     empty: str,
+    rate: bool = False,
 ) -> Figure:
     """Bars of ``estimate`` per group of ``by`` and series, with CI whiskers and n."""
     labels = series_labels(frame)
@@ -297,11 +299,15 @@ def _ci_bars(
             legend_label = None
             ax.annotate(f"{cell.value:.1%}\nn={cell.n}", (x + offset, high), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
-    ax.set_xticks(range(len(group_names)), group_names)
+    long_names = max(len(g) for g in group_names) > _TICK_CHARS
+    ax.set_xticks(range(len(group_names)), group_names, rotation=20 if long_names else 0,
+                  ha="right" if long_names else "center")  # fmt: skip
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(ylabel)
     ax.set_xlabel(by)
     ax.set_ylim(0, max(0.05, max(c.high for c in cells.values()) * 1.3))
+    if rate:  # room above for the labels, but no tick past 100%
+        ax.set_yticks(np.linspace(0.0, 1.0, 6))
     ax.set_title(title)
     if by != "pipeline":
         ax.legend(loc="upper left", fontsize=8)
@@ -309,10 +315,11 @@ def _ci_bars(
     return fig
 
 
-_SNR_FIGURES = {
-    "wer": ("corpus WER", "bootstrap"),
-    "task_success": ("turns succeeded", "Wilson"),
+_SNR_FIGURES = {  # figure: (axis label, title, interval)
+    "wer": ("corpus WER", "Word error rate", "bootstrap"),
+    "task_success": ("turns succeeded", "Task success", "Wilson"),
 }
+_DODGE = 0.05  # x offset between series, so lines with equal values stay visible
 _NOISE_STYLES = ("-", "--", ":", "-.")
 
 
@@ -337,32 +344,34 @@ def vs_snr(frame: pd.DataFrame, figure: str = "wer") -> Figure:
     ticks = [CLEAN_CONDITION, *(f"{v:g} dB" for v in snrs)]
     labels = series_labels(rows)
     clean = rows[rows["condition"] == CLEAN_CONDITION]
+    noises = sorted(noisy["noise"].astype(str).unique())
+    series = [(label, noise) for label in sorted(labels.unique()) for noise in noises]
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for label in sorted(labels.unique()):
-        for k, noise in enumerate(sorted(noisy["noise"].astype(str).unique())):
-            parts = [clean[labels[clean.index] == label]] + [
-                noisy[(labels[noisy.index] == label) & (noisy["noise"] == noise)
-                      & (noisy["snr_db"] == snr)]
-                for snr in snrs
-            ]  # fmt: skip
-            points = [(x, e) for x, part in enumerate(parts) if (e := estimate(part)).n]
-            if not points:
-                continue
-            xs = [x for x, _ in points]
-            values = np.array([e.value for _, e in points])
-            whiskers = np.array([[e.value - e.low, e.high - e.value] for _, e in points]).T
-            drawn = ax.errorbar(xs, values, yerr=whiskers, color=pipeline_colour(label),
-                                capsize=4, linestyle=_NOISE_STYLES[k % len(_NOISE_STYLES)],
-                                marker="o", label=f"{label}, {noise}")  # fmt: skip
-            drawn.lines[0].set_gid(f"{label}:{noise}")  # the line through the points
-    what, interval = _SNR_FIGURES[figure]
+    for j, (label, noise) in enumerate(series):
+        parts = [clean[labels[clean.index] == label]] + [
+            noisy[(labels[noisy.index] == label) & (noisy["noise"] == noise)
+                  & (noisy["snr_db"] == snr)]
+            for snr in snrs
+        ]  # fmt: skip
+        points = [(x, e) for x, part in enumerate(parts) if (e := estimate(part)).n]
+        if not points:
+            continue
+        dodge = (j - (len(series) - 1) / 2) * _DODGE
+        values = np.array([e.value for _, e in points])
+        whiskers = np.array([[e.value - e.low, e.high - e.value] for _, e in points]).T
+        style = _NOISE_STYLES[noises.index(noise) % len(_NOISE_STYLES)]
+        drawn = ax.errorbar([x + dodge for x, _ in points], values, yerr=whiskers, capsize=4,
+                            color=pipeline_colour(label), marker="o", linestyle=style,
+                            label=f"{label}, {noise}")  # fmt: skip
+        drawn.lines[0].set_gid(f"{label}:{noise}")  # the line through the points
+    axis_label, title, interval = _SNR_FIGURES[figure]
     ax.set_xticks(range(len(ticks)), ticks)
     ax.set_xlabel("signal-to-noise ratio (louder noise to the right)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel(f"{what} (%, {_CI_PERCENT}% CI)")
+    ax.set_ylabel(f"{axis_label} (%, {_CI_PERCENT}% CI)")
     ax.set_ylim(0, 1.05 if figure == "task_success" else None)
-    ax.set_title(f"{what.capitalize()} vs SNR ({_CI_PERCENT}% {interval} CI over turns)")
+    ax.set_title(f"{title} vs SNR ({_CI_PERCENT}% {interval} CI over turns)")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return fig
