@@ -13,7 +13,7 @@ from voicelab.datasets import Dataset, Turn, load_dataset
 from voicelab.datasets.synthesis import RECORD_NAME, synthesize_script
 from voicelab.datasets.tts_openai import OpenAISpeech, OpenAISpeechConfig
 from voicelab.datasets.tts_piper import PiperSpeech
-from voicelab.errors import RequestRejectedError
+from voicelab.errors import AudioError, RequestRejectedError
 from voicelab.metrics.wer import error_rates
 from voicelab.providers.whisper_stt import FasterWhisperSTTModel
 from voicelab.server.runner import LocalServer
@@ -182,3 +182,11 @@ def test_a_refused_speech_request_names_the_turn_and_endpoint(
     assert f"{script}:1: conversation 'orders' turn 0" in message
     assert f"POST {server.base_url}/audio/speech" in message and "no-such-tts" in message
     assert refused.value.status == 404
+
+
+def test_a_turn_piper_makes_no_sound_of_is_refused_by_name(tmp_path: Path) -> None:
+    script = tmp_path / "script.yaml"
+    script.write_text("- conversation_id: c\n  turns:\n    - text: Hello.\n    - text: '...'\n")
+    with pytest.raises(AudioError, match=r"script.yaml:4: conversation 'c' turn 1 .*no audio"):
+        synthesize_script(script, tmp_path / "data", PiperSpeech())
+    assert not (tmp_path / "data" / "manifest.jsonl").exists()

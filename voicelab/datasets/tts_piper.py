@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voicelab.audio import AudioClip, pcm16_bytes_to_float
+from voicelab.audio import AudioClip, clip_from_array, pcm16_bytes_to_float
 from voicelab.audio_formats import PCM_RATE_HZ
 from voicelab.datasets.tts import VoiceChoice
-from voicelab.errors import ConfigError
+from voicelab.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from voicelab.providers.piper_tts import PiperTTSModel
@@ -49,8 +49,12 @@ class PiperSpeech:
 
     def synthesize(self, text: str, voice: VoiceChoice, where: str) -> AudioClip:
         model = self._models.get(voice.ref) or self._load(voice.ref)
-        pcm = b"".join(model.synthesize_pcm16(text))
-        return AudioClip(pcm16_bytes_to_float(pcm), PCM_RATE_HZ, source=f"{where} (piper)")
+        try:
+            pcm = b"".join(model.synthesize_pcm16(text))
+        except ModelError as e:
+            raise ModelError(f"{where}: {e}") from e
+        # a text piper makes no sound of ("...") is refused here, not saved as an empty file
+        return clip_from_array(pcm16_bytes_to_float(pcm), PCM_RATE_HZ, source=f"{where} (piper)")
 
     def _load(self, path: str) -> PiperTTSModel:
         from voicelab.providers.local_config import PiperConfig
