@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/chained_local.py
 
 demo-data: $(STAMP)
-	$(BIN)/voicelab datasets render --script data/support/script.jsonl --out data/support
+	$(BIN)/voicelab datasets synth --script data/support/script.jsonl --out data/support
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -12,11 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from voicelab import plots
-from voicelab.datasets import load_dataset
+from voicelab import plots, stats
+from voicelab.datasets import apply_conditions, load_dataset
 from voicelab.datasets.types import Dataset
 from voicelab.errors import ResultsError
-from voicelab.plot_data import pareto_front, pipeline_colour
+from voicelab.plot_data import pareto_front, pipeline_colour, with_conditions
 from voicelab.report import summarize
 from voicelab.runner import RunOptions, run_dataset
 from voicelab.testing import ScriptedPipeline
@@ -207,3 +207,85 @@ def test_empty_or_unusable_tables_are_refused(frame: pd.DataFrame) -> None:
             plots.stage_waterfall(bad)
     with pytest.raises(ResultsError, match="no column"):
         plots.latency_ecdf(frame.drop(columns=["voice_to_voice_s"]))
+
+
+# Conditions of the robustness figures: how many of 10 turns the scripted pipeline mishears
+# and fails under each
+MISHEARD = {"clean": 0, "noise=white,snr_db=20": 1, "noise=white,snr_db=0": 4,
+            "noise=babble,snr_db=0,talkers=4": 6, "telephone": 2}  # fmt: skip
+FAILED = {"clean": 0, "noise=white,snr_db=20": 0, "noise=white,snr_db=0": 2,
+          "noise=babble,snr_db=0,talkers=4": 3, "telephone": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def conditioned(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """One scripted pipeline over 10 fsdd turns under each condition: more turns misheard and
+    failed as the noise gets louder."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd-sample"
+    full = load_dataset(shared)
+    dataset = Dataset(name=full.name, conversations=full.conversations[::15])
+    ids = [c.turns[0].turn_id for c in dataset]
+    out = tmp_path_factory.mktemp("conditions")
+    frames = []
+    for index, (text, misheard) in enumerate(MISHEARD.items()):
+        noisy = apply_conditions(dataset, [text] if text != "clean" else [], seed=0, pool=full)
+        pipeline = ScriptedPipeline(
+            name="chained-local", stage_ms=FAST, heard={i: "nine nine" for i in ids[:misheard]},
+            fail_turns=frozenset(ids[len(ids) - FAILED[text]:]),
+        )  # fmt: skip
+        options = RunOptions(save_audio=False)
+        frames.append(asyncio.run(run_dataset(pipeline, noisy, out / str(index), options=options)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _rows(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
+    if condition == "clean":
+        return frame[frame["tags"].map(lambda t: "condition" not in json.loads(t))]
+    return frame[frame["tags"].map(lambda t: json.loads(t).get("condition") == condition)]
+
+
+def test_wer_and_task_success_against_snr(conditioned: pd.DataFrame, tmp_path: Path) -> None:
+    fig = plots.vs_snr(conditioned)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["clean", "20 dB", "0 dB"]
+    assert "WER" in ax.get_ylabel() and "SNR" in ax.get_title()
+    white = ax.get_legend().get_texts()
+    assert [t.get_text() for t in white] == ["chained-local, babble", "chained-local, white"]
+    (line,) = [a for a in ax.get_lines() if a.get_gid() == "chained-local:white"]
+    expected = [stats.corpus_wer(_rows(conditioned, c))
+                for c in ("clean", "noise=white,snr_db=20", "noise=white,snr_db=0")]  # fmt: skip
+    assert list(line.get_ydata()) == pytest.approx(expected)
+    assert expected[0] == 0 < expected[1] < expected[2]
+    (babble,) = [a for a in ax.get_lines() if a.get_gid() == "chained-local:babble"]
+    assert [round(x) for x in babble.get_xdata()] == [0, 2]  # babble ran at 0 dB only; clean first
+    _render(fig, tmp_path / "wer_snr.png")
+
+    fig = plots.vs_snr(conditioned, figure="task_success")
+    ax = fig.axes[0]
+    (babble,) = [a for a in ax.get_lines() if a.get_gid() == "chained-local:babble"]
+    # no answer or tool checks in fsdd: a turn succeeds when it has no error
+    assert list(babble.get_ydata()) == pytest.approx([1.0, 1 - 3 / 10])
+    _render(fig, tmp_path / "success_snr.png")
+
+
+def test_success_and_wer_by_condition_include_clean_and_telephone(
+    conditioned: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = with_conditions(conditioned)
+    fig = plots.success_by(frame, by="condition")
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert set(names) == {*MISHEARD} and "Wilson" in ax.get_title()
+    for condition, failed in FAILED.items():
+        (bar,) = _by_gid(ax, f"{condition}:chained-local")
+        assert isinstance(bar, Rectangle)
+        assert bar.get_height() == pytest.approx(1 - failed / 10)
+    _render(fig, tmp_path / "success_condition.png")
+    fig = plots.wer_by(frame, by="condition")
+    (bar,) = _by_gid(fig.axes[0], "telephone:chained-local")
+    assert isinstance(bar, Rectangle)
+    assert bar.get_height() == pytest.approx(stats.corpus_wer(_rows(conditioned, "telephone")))
+    with pytest.raises(ResultsError, match="no turn ran under a single noise condition"):
+        plots.vs_snr(_rows(conditioned, "telephone"))
+    with pytest.raises(ResultsError, match="figure must be one of wer, task_success"):
+        plots.vs_snr(conditioned, figure="latency")

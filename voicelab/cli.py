@@ -1,4 +1,4 @@
-"""The ``voicelab`` command: run a pipeline over a dataset, report a run, render datasets."""
+"""The ``voicelab`` command: run a pipeline over a dataset, report a run, synthesise datasets."""
 
 from __future__ import annotations
 
@@ -173,11 +173,16 @@ def _parser() -> argparse.ArgumentParser:
 
     datasets = sub.add_parser("datasets", help="dataset tools")
     dsub = datasets.add_subparsers(dest="datasets_command", required=True)
-    render = dsub.add_parser("render", help="speak a text script into a dataset with piper")
-    render.add_argument("--script", required=True, help="JSONL script, a conversation per line")
-    render.add_argument("--out", required=True, help="dataset folder to write")
-    render.add_argument("--snr-db", type=float, help="mix white noise at this SNR")
-    render.add_argument("--voice", help="piper .onnx voice (default: the embedded one)")
+    # --- synth ---
+    synth = dsub.add_parser(
+        "synth", help="speak a conversation script (JSONL or YAML) into a dataset with a TTS voice",
+        description="Writes OUT/audio/*.wav and OUT/manifest.jsonl (the script's text as the "
+        "references, its expectations and tags carried along). A rerun reuses finished audio.",
+    )  # fmt: skip
+    # `render` is the old name, kept working but unlisted
+    for command in (synth, dsub.add_parser("render", description="renamed: datasets synth")):
+        _synth_arguments(command)
+    # --- end synth ---
     # --- corpora ---
     listing = dsub.add_parser(
         "list", help="datasets found under folders: format, conversations, turns, languages"
@@ -600,14 +605,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from voicelab.datasets.synthesis import piper_synthesizer, render_script
-
+    if args.datasets_command in ("synth", "render"):
+        return _cmd_synth(args)
     if args.datasets_command == "transform":
         return _cmd_transform(args)
-    if args.datasets_command == "render":
-        manifest = render_script(args.script, args.out, piper_synthesizer(args.voice), args.snr_db)
-        print(f"wrote {manifest}")
-        return 0
     return _cmd_datasets_corpora(args)  # --- corpora: list, show ---
 
 
@@ -639,6 +640,76 @@ def _cmd_datasets_corpora(args: argparse.Namespace) -> int:
 
 
 # --- end corpora ---
+
+
+# --- synth ---
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--script", required=True, help="JSONL (a conversation a line) or YAML")
+    parser.add_argument("--out", required=True, help="dataset folder to write (or update)")
+    parser.add_argument(
+        "--tts", choices=("piper", "openai"), default="piper",
+        help="piper: the embedded voice (default); openai: an OpenAI-compatible "
+        "/v1/audio/speech (the cloud, or `voicelab serve` with --base-url)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--voice", help="piper: an .onnx voice file (default: the embedded one); openai: a voice "
+        "name (default alloy). A turn's own `voice` overrides it",
+    )  # fmt: skip
+    parser.add_argument("--base-url", help="openai: API root (default $OPENAI_BASE_URL or cloud)")
+    parser.add_argument("--model", help="openai: TTS model (default gpt-4o-mini-tts)")
+    parser.add_argument(
+        "--response-format", choices=("wav", "pcm", "flac", "mp3", "opus"), default="wav",
+        help="openai: audio format asked for (saved as WAV either way)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--api-key-env", default="OPENAI_API_KEY", metavar="NAME",
+        help="openai: environment variable holding the key (default OPENAI_API_KEY)",
+    )  # fmt: skip
+    parser.add_argument("--snr-db", type=float, help=argparse.SUPPRESS)  # refused with a pointer
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from voicelab.datasets.script import read_script
+    from voicelab.datasets.synthesis import synthesize_script
+    from voicelab.datasets.tts import SpeechSynthesizer
+
+    if args.datasets_command == "render":
+        print("voicelab: `datasets render` is renamed `datasets synth`", file=sys.stderr)
+    if args.snr_db is not None:
+        raise ConfigError(
+            "--snr-db is gone from synth: noise is a condition now; speak the script, then "
+            "`voicelab datasets transform DIR --condition noise=white,snr_db=N --out DIR2`"
+        )
+    read_script(args.script)  # a bad script is refused before a voice loads
+    synthesizer: SpeechSynthesizer
+    if args.tts == "openai":
+        from voicelab.datasets.tts_openai import OpenAISpeech, OpenAISpeechConfig
+
+        settings = {"model": args.model, "voice": args.voice}
+        config = OpenAISpeechConfig(
+            base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+            response_format=args.response_format,
+            **{k: v for k, v in settings.items() if v is not None},
+        )
+        api_key = os.environ.get(args.api_key_env) or None  # secrets are read here, at the edge
+        synthesizer = OpenAISpeech(config, api_key=api_key)
+    else:
+        from voicelab.datasets.tts_piper import PiperSpeech
+
+        if args.model or args.base_url:
+            raise ConfigError("--model and --base-url are for --tts openai")
+        synthesizer = PiperSpeech(args.voice)
+
+    def report(turn: Any, reused: bool) -> None:
+        what = "reused" if reused else "spoke "
+        print(f"  {what} {turn.conversation_id}#{turn.turn_index}", flush=True)
+
+    summary = synthesize_script(args.script, args.out, synthesizer, on_turn=report)
+    print(f"wrote {summary.manifest} ({summary.spoken} turns spoken, {summary.reused} reused)")
+    return 0
+
+
+# --- end synth ---
 
 
 def main(argv: Sequence[str] | None = None) -> int:

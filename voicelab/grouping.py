@@ -12,7 +12,8 @@ from voicelab.errors import ResultsError
 GroupKey = tuple[object, ...]
 
 
-def _tags(frame: pd.DataFrame) -> list[dict[str, object]]:
+def row_tags(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Each row's tags, decoded from the ``tags`` column's JSON."""
     decoded = []
     for turn_id, blob in zip(frame["turn_id"], frame["tags"], strict=True):
         try:
@@ -30,7 +31,7 @@ def with_group_columns(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         return frame
     if "tags" not in frame.columns:
         raise ResultsError(f"cannot group by {', '.join(missing)}: no such column and no tags")
-    tags = _tags(frame)
+    tags = row_tags(frame)
     known = sorted({key for row in tags for key in row})
     unknown = [name for name in missing if name not in known]
     if unknown:

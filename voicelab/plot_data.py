@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from voicelab.errors import ResultsError
+from voicelab.grouping import row_tags
 from voicelab.results import SCHEMA
 
 FloatArray = npt.NDArray[np.float64]
@@ -81,6 +82,26 @@ def values_by_series(frame: pd.DataFrame, column: str, where: str) -> dict[str, 
     if not out:
         raise ResultsError(f"{where}: no successful turn has a value in {column}; nothing to plot")
     return out
+
+
+CLEAN_CONDITION = "clean"  # what a turn that ran under no recording condition is called
+_CONDITION_TAGS = ("condition", "noise", "snr_db")
+
+
+def with_conditions(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``condition``, ``noise`` and ``snr_db`` columns from the turns' tags
+    (``voicelab.datasets.apply_conditions`` sets them); unconditioned turns are ``clean``."""
+    require_columns(frame, ["turn_id", "tags"], "with_conditions")
+    tags = row_tags(frame)
+    columns = {
+        name: pd.Series([row.get(name) for row in tags], index=frame.index, dtype="object")
+        for name in _CONDITION_TAGS
+    }
+    return frame.assign(
+        condition=columns["condition"].fillna(CLEAN_CONDITION).astype(str),
+        noise=columns["noise"],
+        snr_db=pd.to_numeric(columns["snr_db"], errors="coerce").astype("float64"),
+    )
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:

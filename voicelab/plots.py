@@ -9,7 +9,7 @@ Latency figures use successful turns only; stages come from ``voicelab.metrics.l
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from voicelab.grouping import with_group_columns
 from voicelab.metrics.latency import LATENCY_SPANS, VOICE_TO_VOICE_STAGES
 from voicelab.paired import compare_runs
 from voicelab.plot_data import (
+    CLEAN_CONDITION,
     column_label,
     pareto_front,
     pipeline_colour,
@@ -30,9 +31,11 @@ from voicelab.plot_data import (
     series_labels,
     succeeded,
     values_by_series,
+    with_conditions,
 )
-from voicelab.stats import BootstrapConfig, corpus_wer_ci
+from voicelab.stats import BootstrapConfig, Estimate, corpus_wer_ci, rate_ci
 from voicelab.timeline import Event
+from voicelab.trials import turn_succeeded
 
 __all__ = [
     "cost_vs_latency",
@@ -41,6 +44,8 @@ __all__ = [
     "pipeline_colour",
     "stage_bars",
     "stage_waterfall",
+    "success_by",
+    "vs_snr",
     "wer_by",
 ]
 
@@ -70,6 +75,7 @@ _HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "+++")
 _REST_HATCH = "---"
 _GREY = "#555555"
 _EMPTY_COST_AXIS_USD = 0.01  # y range when every pipeline is free (local models)
+_TICK_CHARS = 12  # longer group names (condition texts) are tilted so they do not overlap
 _TEXT_MIN_FRACTION = 0.12  # a stacked segment narrower than this share of the axis gets no text
 
 
@@ -234,15 +240,46 @@ def _segment_text(ax: Axes, left: float, width: float, y: float, name: str) -> N
 def wer_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
     """Corpus WER with a bootstrap CI over turns, per pipeline or per value of a column or tag."""
     require_columns(frame, ["pipeline", "error", "reference_text", "user_transcript"], "wer_by")
+    return _ci_bars(
+        frame, by, lambda rows: corpus_wer_ci(rows, _BOOTSTRAP),
+        ylabel=f"corpus WER (%, {_CI_PERCENT}% CI)",
+        title=f"Word error rate by {by} ({_CI_PERCENT}% bootstrap CI over turns)",
+        empty="wer_by: no successful turn has a reference transcript to score",
+    )  # fmt: skip
+
+
+def success_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
+    """Task success (``voicelab.trials.turn_succeeded``: no error, no failed check) with a
+    Wilson CI, per pipeline or per value of a column or tag."""
+    require_columns(frame, ["pipeline", "error", "answer_ok", "tool_call_ok"], "success_by")
+    return _ci_bars(
+        frame, by, lambda rows: rate_ci(turn_succeeded(rows), _BOOTSTRAP),
+        ylabel=f"turns succeeded (%, {_CI_PERCENT}% CI)",
+        title=f"Task success by {by} ({_CI_PERCENT}% Wilson CI over turns)",
+        empty="success_by: the table has no turns", rate=True,
+    )  # fmt: skip
+
+
+def _ci_bars(
+    frame: pd.DataFrame,
+    by: str,
+    estimate: Callable[[pd.DataFrame], Estimate],
+    *,
+    ylabel: str,
+    title: str,
+    empty: str,
+    rate: bool = False,
+) -> Figure:
+    """Bars of ``estimate`` per group of ``by`` and series, with CI whiskers and n."""
     labels = series_labels(frame)
     groups = labels if by == "pipeline" else with_group_columns(frame, [by])[by].astype("string")
     cells = {
-        (str(group), str(label)): estimate
+        (str(group), str(label)): estimated
         for (group, label), rows in frame.groupby([groups, labels], sort=True)
-        if (estimate := corpus_wer_ci(rows, _BOOTSTRAP)).n
+        if (estimated := estimate(rows)).n
     }
     if not cells:
-        raise ResultsError("wer_by: no successful turn has a reference transcript to score")
+        raise ResultsError(empty)
     group_names = list(dict.fromkeys(g for g, _ in cells))
     series = sorted({s for _, s in cells})
     width = 0.8 / len(series) if by != "pipeline" else 0.6
@@ -262,15 +299,81 @@ def wer_by(frame: pd.DataFrame, by: str = "pipeline") -> Figure:
             legend_label = None
             ax.annotate(f"{cell.value:.1%}\nn={cell.n}", (x + offset, high), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
-    ax.set_xticks(range(len(group_names)), group_names)
+    long_names = max(len(g) for g in group_names) > _TICK_CHARS
+    ax.set_xticks(range(len(group_names)), group_names, rotation=20 if long_names else 0,
+                  ha="right" if long_names else "center")  # fmt: skip
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel(f"corpus WER (%, {_CI_PERCENT}% CI)")
+    ax.set_ylabel(ylabel)
     ax.set_xlabel(by)
     ax.set_ylim(0, max(0.05, max(c.high for c in cells.values()) * 1.3))
-    ax.set_title(f"Word error rate by {by} ({_CI_PERCENT}% bootstrap CI over turns)")
+    if rate:  # room above for the labels, but no tick past 100%
+        ax.set_yticks(np.linspace(0.0, 1.0, 6))
+    ax.set_title(title)
     if by != "pipeline":
         ax.legend(loc="upper left", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+_SNR_FIGURES = {  # figure: (axis label, title, interval)
+    "wer": ("corpus WER", "Word error rate", "bootstrap"),
+    "task_success": ("turns succeeded", "Task success", "Wilson"),
+}
+_DODGE = 0.05  # x offset between series, so lines with equal values stay visible
+_NOISE_STYLES = ("-", "--", ":", "-.")
+
+
+def vs_snr(frame: pd.DataFrame, figure: str = "wer") -> Figure:
+    """Corpus WER (``figure="wer"``) or task success (``"task_success"``) against the SNR of
+    noise conditions, one line per pipeline and noise kind, with CIs; clean turns (no
+    condition) are the left-most point of every line. Other conditions are left out."""
+    if figure not in _SNR_FIGURES:
+        raise ResultsError(f"vs_snr: figure must be one of {', '.join(_SNR_FIGURES)}")
+    require_columns(frame, ["pipeline", "error", "answer_ok", "tool_call_ok"], "vs_snr")
+    rows = with_conditions(frame)
+    estimate: Callable[[pd.DataFrame], Estimate] = (
+        (lambda part: corpus_wer_ci(part, _BOOTSTRAP)) if figure == "wer"
+        else (lambda part: rate_ci(turn_succeeded(part), _BOOTSTRAP))
+    )  # fmt: skip
+    noisy = rows[rows["snr_db"].notna() & ~rows["condition"].str.contains(";", regex=False)]
+    if noisy.empty:
+        raise ResultsError(
+            "vs_snr: no turn ran under a single noise condition (noise=...,snr_db=N)"
+        )
+    snrs = sorted(noisy["snr_db"].unique(), reverse=True)
+    ticks = [CLEAN_CONDITION, *(f"{v:g} dB" for v in snrs)]
+    labels = series_labels(rows)
+    clean = rows[rows["condition"] == CLEAN_CONDITION]
+    noises = sorted(noisy["noise"].astype(str).unique())
+    series = [(label, noise) for label in sorted(labels.unique()) for noise in noises]
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for j, (label, noise) in enumerate(series):
+        parts = [clean[labels[clean.index] == label]] + [
+            noisy[(labels[noisy.index] == label) & (noisy["noise"] == noise)
+                  & (noisy["snr_db"] == snr)]
+            for snr in snrs
+        ]  # fmt: skip
+        points = [(x, e) for x, part in enumerate(parts) if (e := estimate(part)).n]
+        if not points:
+            continue
+        dodge = (j - (len(series) - 1) / 2) * _DODGE
+        values = np.array([e.value for _, e in points])
+        whiskers = np.array([[e.value - e.low, e.high - e.value] for _, e in points]).T
+        style = _NOISE_STYLES[noises.index(noise) % len(_NOISE_STYLES)]
+        drawn = ax.errorbar([x + dodge for x, _ in points], values, yerr=whiskers, capsize=4,
+                            color=pipeline_colour(label), marker="o", linestyle=style,
+                            label=f"{label}, {noise}")  # fmt: skip
+        drawn.lines[0].set_gid(f"{label}:{noise}")  # the line through the points
+    axis_label, title, interval = _SNR_FIGURES[figure]
+    ax.set_xticks(range(len(ticks)), ticks)
+    ax.set_xlabel("signal-to-noise ratio (louder noise to the right)")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel(f"{axis_label} (%, {_CI_PERCENT}% CI)")
+    ax.set_ylim(0, 1.05 if figure == "task_success" else None)
+    ax.set_title(f"{title} vs SNR ({_CI_PERCENT}% {interval} CI over turns)")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
     return fig
 
 

@@ -18,10 +18,11 @@ EXPECTED_OUTPUTS = {
     "01-quickstart.ipynb": (2, 1),
     "02-compare-architectures.ipynb": (6, 2),
     "03-live-demo.ipynb": (0, 1),
+    "04-noise-robustness.ipynb": (4, 2),
 }
 
 
-def test_the_three_notebooks_are_there() -> None:
+def test_the_notebooks_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == sorted(EXPECTED_OUTPUTS)
 
 

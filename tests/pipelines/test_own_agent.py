@@ -12,7 +12,8 @@ import pytest
 from voicelab.agent.loading import load_agent
 from voicelab.cli import main
 from voicelab.datasets import load_dataset
-from voicelab.datasets.synthesis import piper_synthesizer, render_script
+from voicelab.datasets.synthesis import synthesize_script
+from voicelab.datasets.tts_piper import PiperSpeech
 from voicelab.pipelines.chained.config import ChainedLocalConfig, ChainedOpenAIConfig
 from voicelab.pipelines.realtime.config import RealtimeConfig
 from voicelab.registry import build_pipeline
@@ -27,12 +28,12 @@ UNITS = {"kilometers", "miles", "kilograms", "pounds"}
 
 @pytest.fixture(scope="module")
 def units_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One spoken request, rendered by the embedded piper voice."""
+    """One spoken request, synthesised by the embedded piper voice."""
     folder = tmp_path_factory.mktemp("units")
     turn = {"text": "How many miles is five kilometers?", "expected_tool": "convert_units"}
     script = folder / "script.jsonl"
     script.write_text(json.dumps({"conversation_id": "units", "turns": [turn]}) + "\n")
-    render_script(script, folder, piper_synthesizer())
+    synthesize_script(script, folder, PiperSpeech())
     return folder
 
 
