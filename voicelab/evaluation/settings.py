@@ -131,9 +131,12 @@ def evaluation_settings_from_dict(
 
 
 def evaluation_table(data: Any, base: Path, where: str = "evaluation") -> dict[str, Any]:
-    """An experiment's ``[evaluation]`` table, checked, its rubric path taken from ``base``."""
+    """An experiment's ``[evaluation]`` table, checked, its paths (a rubric, a Whisper folder)
+    taken from ``base``."""
     settings = evaluation_settings_from_dict(data, where)
-    judge = settings.judge
+    judge, heard = settings.judge, settings.agent_wer
     if judge is not None and judge.rubric is not None and not Path(judge.rubric).is_absolute():
         judge = replace(judge, rubric=str((base / judge.rubric).resolve()))
-    return replace(settings, judge=judge).record()
+    if heard is not None and heard.model != LOCAL_STT and (base / heard.model).is_dir():
+        heard = replace(heard, model=str((base / heard.model).resolve()))
+    return replace(settings, judge=judge, agent_wer=heard).record()
