@@ -32,14 +32,16 @@ from voicelab.turn_result import TurnResult
 
 pytestmark = pytest.mark.slow  # Whisper, piper and llama.cpp (the session's local server)
 
-# piper -> Whisper tiny.en gave 0.0 WER on each of these (measured on the session server's
-# models); the bound allows one word wrong in ten
+# piper -> Whisper tiny.en, six syntheses of each (piper samples its phoneme durations): WER
+# 0.0 in 17 of 18, 0.2 once ("the reef into $49"); the bounds allow one such slip per answer
+# and one word in ten over the three
 ANSWERS = (
     "I'm sorry, I could not find that order. Could you read me the number again?",
     "The refund of forty nine dollars was sent to your card yesterday.",
     "Sure, I have changed the delivery address for you.",
 )
-AGENT_WER_BOUND = 0.1
+AGENT_WER_BOUND = 0.25
+MEAN_AGENT_WER_BOUND = 0.1
 
 
 async def _spoken(server: LocalServer, text: str) -> AudioClip:
@@ -74,11 +76,14 @@ async def test_agent_wer_of_piper_spoken_answers_is_low_and_comes_from_the_audio
 ) -> None:
     evaluator = _agent_wer_evaluator()
     clips = [await _spoken(server, text) for text in ANSWERS]
+    rates = []
     for text, clip in zip(ANSWERS, clips, strict=True):
         columns = await _agent_columns(evaluator, _result(text, clip))
         assert columns["agent_transcript_error"] is None
         assert isinstance(columns["agent_wer"], float)
         assert columns["agent_wer"] <= AGENT_WER_BOUND, columns
+        rates.append(columns["agent_wer"])
+    assert sum(rates) / len(rates) <= MEAN_AGENT_WER_BOUND, rates
     # the same text over another answer's audio: the figure is the audio's, not the text's
     mismatched = await _agent_columns(evaluator, _result(ANSWERS[0], clips[1]))
     assert isinstance(mismatched["agent_wer"], float) and mismatched["agent_wer"] > 0.5
