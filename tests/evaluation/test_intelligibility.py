@@ -17,6 +17,7 @@ from voicelab.evaluation import (
     AgentWerSettings,
     EvaluationSettings,
     Evaluator,
+    Judge,
     JudgeSettings,
     build_evaluator,
 )
@@ -130,3 +131,15 @@ async def test_one_real_judged_run_on_the_embedded_models(
     # 0.09 on the demo's first turns; the bound leaves room for a slip in a long answer)
     assert len(row["agent_transcript"].split()) > 3
     assert row["agent_wer"] <= 0.25, (row["agent_text"], row["agent_transcript"])
+
+
+async def test_a_verdict_cut_short_is_a_judge_error_not_retried(server: LocalServer) -> None:
+    judge = Judge(
+        JudgeSettings(model="gpt-4o-mini", base_url=server.base_url, max_tokens=8), api_key=None
+    )
+    turn = Turn(conversation_id="c", turn_index=0, audio=Path("unused.wav"))
+    outcome = await judge.judge(turn, _result("Your order has shipped.", None))
+    assert outcome.verdict is None
+    assert type(outcome.error).__name__ == "RequestRejectedError"  # the server refuses it: 400
+    assert "incomplete tool call" in str(outcome.error) and "c#0" in str(outcome.error)
+    assert outcome.attempts == 1  # permanent: not tried again

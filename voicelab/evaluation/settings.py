@@ -42,8 +42,9 @@ class JudgeSettings:
     """A text file with the rubric (the judge's instructions); None: the shipped rubric."""
     timeout_s: float = 60.0
     """Per-request timeout."""
-    max_tokens: int = 512
-    """Output limit of one verdict (a verdict cut short is a judge error)."""
+    max_tokens: int = 1024
+    """Output limit of one verdict (a verdict cut short is a judge error); the default holds the
+    longest rationale the schema allows (500 characters) with room to spare."""
     temperature: float | None = 0.0
     """Sampling temperature; None sends none (models that accept only their default)."""
 
