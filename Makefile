@@ -11,7 +11,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[local,dev,ray]"
+	$(BIN)/python -m pip install --quiet -e ".[local,dev,ray,hf]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name voicelab --display-name voicelab >/dev/null
 	touch $(STAMP)
 

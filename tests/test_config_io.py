@@ -81,6 +81,17 @@ def test_experiment_file_paths_are_relative_to_it(tmp_path: Path) -> None:
     assert config.model == "gpt-realtime-mini" and config.feed.mode == "realtime"
 
 
+def test_experiment_dataset_specs_keep_their_format_and_split(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    for spec, expected in (
+        ("hf:corpus:test", f"hf:{tmp_path / 'corpus'}:test"),
+        ("hf:org/name:validation", "hf:org/name:validation"),  # a name in the local HF cache
+        ("librispeech:corpus", f"librispeech:{tmp_path / 'corpus'}"),
+    ):
+        (tmp_path / "exp.toml").write_text(f'dataset = "{spec}"\n')
+        assert load_experiment(tmp_path / "exp.toml").dataset == expected
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -8,8 +8,9 @@ import pytest
 
 from voicelab.datasets import Dataset, load_dataset
 from voicelab.errors import ResultsError
+from voicelab.execution.trials import trial_conversation_id
 from voicelab.paired import PAIRED_BOOTSTRAP, WILCOXON, compare_runs
-from voicelab.runner import run_dataset
+from voicelab.runner import RunOptions, run_dataset
 from voicelab.stats import BootstrapConfig
 from voicelab.testing import ScriptedPipeline
 
@@ -99,3 +100,29 @@ def test_one_run_per_side(run_a: pd.DataFrame) -> None:
     twice = pd.concat([run_a, run_a], ignore_index=True)
     with pytest.raises(ResultsError, match=r"run B holds turn .* more than once"):
         compare_runs(run_a, twice)
+
+
+def test_repeated_trials_are_paired_as_means_per_turn(fsdd: Dataset, tmp_path: Path) -> None:
+    dataset = fsdd.head(6)
+    first = dataset.conversations[0].conversation_id
+    fails = frozenset({f"{trial_conversation_id(first, 1)}#0"})  # trial 1 of turn 0 fails in A
+    slower = {**STAGES, "stt": STAGES["stt"] + SHIFT_MS}
+    options = RunOptions(repeat=3)
+    a = asyncio.run(run_dataset(ScriptedPipeline(fail_turns=fails), dataset, tmp_path / "a",
+                                options=options))  # fmt: skip
+    b = asyncio.run(run_dataset(ScriptedPipeline(stage_ms=slower), dataset, tmp_path / "b",
+                                options=options))  # fmt: skip
+    assert len(a) == len(b) == 18
+    comparison = compare_runs(a, b)
+    assert comparison.common_turns == comparison.paired_turns == 6  # turns, not turn-trials
+    assert comparison.dropped_errors == 0  # the failing turn succeeded in 2 of its 3 trials
+    table = comparison.table()
+    success = table.loc["success_rate"]
+    assert success["n"] == 6
+    assert success["a"] == pytest.approx((5 + 2 / 3) / 6) and success["b"] == 1.0
+    stt = table.loc["stt_s_p50"]
+    assert stt["n"] == 6 and stt["difference"] == pytest.approx(SHIFT_MS / 1000)
+    itself = compare_runs(a, a).table()
+    assert (itself.loc[itself["n"] > 0, "difference"] == 0.0).all()
+    with pytest.raises(ResultsError, match="more than once"):
+        compare_runs(a, pd.concat([b, b], ignore_index=True))

@@ -10,6 +10,7 @@ from voicelab.errors import MissingDependencyError
 _EXTRA_HINTS = {
     "local": "install voicelab's local models with: pip install 'voicelab[local]'",
     "ray": "install Ray (for --executor ray) with: pip install 'voicelab[ray]'",
+    "hf": "install Hugging Face datasets (hf: datasets) with: pip install 'voicelab[hf]'",
 }
 
 

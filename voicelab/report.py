@@ -8,14 +8,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from voicelab.costs import cost_summary
 from voicelab.grouping import iter_groups
 from voicelab.paired import PairedComparison, compare_runs
 from voicelab.stats import BootstrapConfig, corpus_wer, summarize_ci
+from voicelab.trials import has_trials, trial_summary
 
 SUMMARY_LATENCIES = (
     "stt_s", "llm_ttft_s", "tts_ttfb_s", "voice_to_voice_s", "voice_to_audible_s", "turn_total_s",
     "harness_overhead_s",
 )  # fmt: skip
+
+_SUMMARY_COSTS = ("cost_usd_per_turn", "cost_usd_per_1k_turns", "cost_usd_per_successful_task")
 
 
 def summarize(
@@ -23,12 +27,14 @@ def summarize(
     latencies: tuple[str, ...] = SUMMARY_LATENCIES,
     by: Sequence[str] = ("pipeline",),
 ) -> pd.DataFrame:
-    """One row per group: counts, corpus WER, mean quality, median/p90 latencies, total cost.
+    """One row per group: counts, corpus WER, mean quality, median/p90 latencies, cost (total,
+    per turn, per 1,000 turns, per successful task: ``voicelab.costs``).
 
     ``by`` names columns or tags of the turns (e.g. ``["pipeline", "speaker"]``).
     """
+    costs = cost_summary(frame, by)  # one row per group, in iter_groups' order
     records = []
-    for key, group in iter_groups(frame, by):
+    for (key, group), (_, cost) in zip(iter_groups(frame, by), costs.iterrows(), strict=True):
         ok = group[group["error"].isna()]
         record: dict[str, object] = {
             **dict(zip(by, key, strict=True)),
@@ -37,7 +43,8 @@ def summarize(
             "wer": corpus_wer(group),
             "quality": ok["quality"].astype("Float64").mean(),
             "tool_call_ok": ok["tool_call_ok"].astype("Float64").mean(),
-            "cost_usd": group["cost_usd"].astype("Float64").sum(min_count=1),
+            "cost_usd": cost["cost_usd_total"],
+            **{c: cost[c] for c in _SUMMARY_COSTS},
             "judge_score": ok["judge_score"].astype("Float64").mean(),  # evaluators
             "agent_wer_mean": group["agent_wer"].astype("Float64").mean(),  # evaluators
             "judge_cost_usd": group["judge_cost_usd"].astype("Float64").sum(min_count=1),
@@ -145,6 +152,10 @@ class RunsReport:
     comparison: PairedComparison | None
     note: str | None
     """Why there is no paired comparison, when two runs could not be paired."""
+    costs: pd.DataFrame | None = None
+    """``voicelab.costs.cost_summary`` per group."""
+    trials: pd.DataFrame | None = None
+    """``voicelab.trials.trial_summary`` per group, when a task ran more than once."""
 
 
 def default_grouping(frames: Sequence[pd.DataFrame]) -> str:
@@ -174,20 +185,45 @@ def build_report(
     config = config or BootstrapConfig()
     first = default_grouping(frames)
     keys = tuple(by) if {"pipeline", "run_id"} & set(by) else (first, *by)
-    summary = summarize_ci(pd.concat(frames, ignore_index=True), keys, config)
+    combined = pd.concat(frames, ignore_index=True)
+    summary = summarize_ci(combined, keys, config)
     comparison, note = None, None
     if len(frames) == 2:
         note = _pairing_note(*frames)
         if note is None:
             comparison = compare_runs(frames[0], frames[1], config)
-    return RunsReport(summary, keys, config, comparison, note)
+    trials = trial_summary(combined, by=keys) if has_trials(combined) else None
+    return RunsReport(summary, keys, config, comparison, note, cost_summary(combined, keys), trials)
 
 
 def format_report(report: RunsReport) -> str:
     """The whole text report."""
     parts = [format_summary_ci(report.summary, report.by, report.config.confidence)]
+    if report.trials is not None:
+        parts.append(format_trials(report.trials))
+    if report.costs is not None:
+        parts.append(format_costs(report.costs))
     if report.comparison is not None:
         parts.append(format_comparison(report.comparison))
     if report.note:
         parts.append(report.note)
     return "\n\n".join(parts)
+
+
+def format_trials(trials: pd.DataFrame) -> str:
+    """The repeated-trials table as text: pass^k, pass@k and flakiness per group."""
+    heading = (
+        "repeated trials (task = conversation; success = every turn without error and all its "
+        "checks passed): pass^k = all k trials succeed, pass@k = at least one does"
+    )
+    return f"{heading}\n{format_summary(trials)}"
+
+
+def format_costs(costs: pd.DataFrame) -> str:
+    """The cost table as text: per turn, per 1,000 turns, per successful task, and the basis."""
+    table = costs.drop(columns=["cost_basis"])
+    bases = [f"  {group_label(k if isinstance(k, tuple) else (k,))}: {b or 'unknown'}"
+             for k, b in costs["cost_basis"].items()]  # fmt: skip
+    return "cost (USD; NA where a price or usage is unknown)\n" + "\n".join(
+        [format_summary(table), "cost basis:", *bases]
+    )

@@ -109,6 +109,15 @@ _OTHER_COLUMNS = [
     ),
     Column("retried_errors", "string", "JSON list of the error_type of each earlier attempt"),
 ]
+_LANGUAGE_COLUMNS = [
+    Column(
+        "language",
+        "string",
+        "ISO 639 code of the user turn's language (en, fr...); NA if the dataset does not say. "
+        "WER normalises English and unknown references with Whisper's English normaliser, others "
+        "with its basic one",
+    ),
+]
 
 _JUDGE_COLUMNS = [
     Column(
@@ -157,16 +166,51 @@ _INTELLIGIBILITY_COLUMNS = [
     Column("agent_transcript_error", "string", "why the agent's audio could not be transcribed"),
 ]
 
+_TRIAL_COLUMNS = [
+    Column(
+        "trial",
+        "Int64",
+        "which run of the conversation the row belongs to (voicelab run --repeat k), from 0",
+    ),
+]
+_COST_COLUMNS = [
+    Column("stt_audio_s", "Float64", "seconds of user audio billed as transcription (usage)"),
+    Column("tts_audio_s", "Float64", "seconds of agent speech synthesised by TTS (usage)"),
+    Column(
+        "cost_basis",
+        "string",
+        "what cost_usd is: 'prices as of DATE' (the run's models), or 'projection: MODELS, "
+        "prices as of DATE' (the usage priced as if it ran on the named models)",
+    ),
+]
+
 SCHEMA: tuple[Column, ...] = (
     *_ID_COLUMNS,
     *_TEXT_COLUMNS,
     *_METRIC_COLUMNS,
     *_LATENCY_COLUMNS,
     *_OTHER_COLUMNS,
+    *_LANGUAGE_COLUMNS,
     *_JUDGE_COLUMNS,
     *_INTELLIGIBILITY_COLUMNS,
+    *_TRIAL_COLUMNS,
+    *_COST_COLUMNS,
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in SCHEMA)
+ADDED_COLUMNS: dict[str, Any] = {
+    "trial": 0,
+    "stt_audio_s": None,
+    "tts_audio_s": None,
+    "cost_basis": None,
+    **{c.name: None for c in (*_LANGUAGE_COLUMNS, *_JUDGE_COLUMNS, *_INTELLIGIBILITY_COLUMNS)},
+}
+"""Columns added after rows were first written, and their value in an older row (one run per
+conversation: trial 0; usage not recorded: NA)."""
+
+
+def with_added_columns(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An older row with the columns added since, at their ``ADDED_COLUMNS`` value."""
+    return {**row, **{k: v for k, v in ADDED_COLUMNS.items() if k not in row}}
 
 
 def check_row(row: Mapping[str, Any], where: str) -> None:

@@ -11,7 +11,9 @@
 
 A folder belongs to one dataset and one ``config_hash`` (pipeline config and agent): another is
 refused before any file is touched. A subset of the same dataset reuses it; no finished row is
-ever deleted.
+ever deleted. Rows are keyed by (turn, ``trial``): with ``voicelab run --repeat k`` each
+conversation runs k times, and resume works per (conversation, trial). Rows written before a
+column was added (``voicelab.results.ADDED_COLUMNS``, e.g. ``trial``) read with its default.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from voicelab.audio import AudioClip, save_audio
 from voicelab.conversation_audio import StereoClip, save_stereo
 from voicelab.datasets.types import Dataset, Turn
 from voicelab.errors import ResultsError
-from voicelab.results import check_row, to_frame
+from voicelab.results import ADDED_COLUMNS, check_row, to_frame, with_added_columns
 
 RUN_FILE = "run.json"
 ROWS_FILE = "rows.jsonl"
@@ -75,6 +77,7 @@ def _read_log(path: Path) -> _Log:
         if not isinstance(row, dict):
             log.bad_lines.append((line_no, line))
             continue
+        row = with_added_columns(row)
         check_row(row, f"{path}:{line_no}")
         log.rows.append(row)
     return log
@@ -208,12 +211,16 @@ class RunFolder:
                 f"{config_hash}); use a new folder"
             )
 
-    def claim(self, run_info: Mapping[str, Any], dataset: Dataset) -> set[str]:
-        """Check the folder is this run's, ready it to resume; the conversations already done.
+    def claim(
+        self, run_info: Mapping[str, Any], dataset: Dataset, repeat: int = 1
+    ) -> set[tuple[str, int]]:
+        """Check the folder is this run's, ready it to resume; the (conversation, trial) pairs
+        already done, of the ``repeat`` trials of each conversation.
 
         ``run_info`` holds at least ``pipeline`` and ``config_hash``. Unreadable rows and rows
-        of conversations cut off part-way are moved to side files, so their turns run again.
-        Nothing is touched before the checks pass.
+        of (conversation, trial) pairs cut off part-way are moved to side files, so their turns
+        run again. Rows of other conversations or later trials are kept as they are. Nothing is
+        touched before the checks pass.
         """
         previous = self.info()
         if previous is not None:
@@ -221,13 +228,18 @@ class RunFolder:
             self._check_config(previous, str(run_info["pipeline"]), str(run_info["config_hash"]))
         self.path.mkdir(parents=True, exist_ok=True)
         rows = self._set_aside_unreadable()
-        done = {row["turn_id"] for row in rows}
-        complete = {c.conversation_id for c in dataset if all(t.turn_id in done for t in c.turns)}
-        redone = {c.conversation_id for c in dataset} - complete
-        superseded = [row for row in rows if row["conversation_id"] in redone]
+        done = {(row["turn_id"], row["trial"]) for row in rows}
+        wanted = {(c.conversation_id, trial): c for c in dataset for trial in range(repeat)}
+        complete = {
+            (key, trial)
+            for (key, trial), c in wanted.items()
+            if all((t.turn_id, trial) in done for t in c.turns)
+        }
+        redone = set(wanted) - complete
+        superseded = [row for row in rows if (row["conversation_id"], row["trial"]) in redone]
         if superseded:
             _append_lines(self.path / SUPERSEDED_FILE, map(_row_line, superseded))
-            kept = [row for row in rows if row["conversation_id"] not in redone]
+            kept = [row for row in rows if (row["conversation_id"], row["trial"]) not in redone]
             _replace_atomically(self.path / ROWS_FILE, b"".join(map(_row_line, kept)))
         turns = {**(previous or {}).get("dataset_turns", {}), **_fingerprints(dataset)}
         info = {**run_info, "dataset": dataset.name, "turns": len(turns), "dataset_turns": turns}
@@ -258,7 +270,8 @@ class RunFolder:
         _append_lines(self.path / ROWS_FILE, [_row_line(row)])
 
     def save_audio(self, turn_id: str, clip: AudioClip) -> Path:
-        """Save a turn's agent speech under ``audio/``."""
+        """Save a turn's agent speech under ``audio/`` (``turn_id``: the id the turn ran under,
+        ``voicelab.execution.trials``)."""
         return save_audio(clip, self.path / AUDIO_DIR / f"{turn_id}.wav")
 
     def save_conversation_audio(self, conversation_id: str, clip: StereoClip) -> Path:
@@ -292,17 +305,27 @@ class RunFolder:
                     RunFolderWarning,
                     stacklevel=3,
                 )
-            return to_frame(log.rows, str(log_path))
+            return self._with_cost_basis(to_frame(log.rows, str(log_path)))
         parquet_path = self.path / PARQUET_FILE
         if parquet_path.exists():
             try:
                 frame = pd.read_parquet(parquet_path)
             except (OSError, ValueError) as e:
                 raise ResultsError(f"{parquet_path}: cannot read the result table ({e})") from e
-            return to_frame(frame, str(parquet_path))
+            added = {k: v for k, v in ADDED_COLUMNS.items() if k not in frame.columns}
+            return self._with_cost_basis(to_frame(frame.assign(**added), str(parquet_path)))
         raise ResultsError(
             f"{self.path}: not a voicelab run folder (no {ROWS_FILE} or {PARQUET_FILE})"
         )
+
+    def _with_cost_basis(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows written before ``cost_basis`` existed were priced with run.json's prices."""
+        missing = frame["cost_basis"].isna()
+        info = self.info() if missing.any() else None
+        as_of = ((info or {}).get("prices") or {}).get("as_of")
+        if as_of:
+            frame.loc[missing, "cost_basis"] = f"prices as of {as_of}"
+        return frame
 
 
 def load_run(path: str | Path) -> pd.DataFrame:

@@ -3,6 +3,9 @@
 Resume works per conversation, because later turns depend on the context of earlier ones:
 a conversation whose turns are all logged is skipped; one cut off part-way is run again from
 its first turn, its earlier rows set aside by the run folder (see ``voicelab.run_folder``).
+With ``RunOptions.repeat = k`` every conversation runs k times (trials), each from fresh
+conversation state, and all of the above holds per (conversation, trial)
+(``voicelab.execution.trials``).
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from voicelab.conversation_audio import conversation_stereo, user_clip
-from voicelab.datasets.types import Conversation, Dataset, Turn
+from voicelab.datasets.types import Conversation, Dataset
 from voicelab.environment import describe_environment
 from voicelab.execution.base import Executor
 from voicelab.execution.conversation import TurnOutcome
 from voicelab.execution.local import AsyncioExecutor
 from voicelab.execution.retry import RetryPolicy
 from voicelab.execution.settings import run_settings_record
+from voicelab.execution.trials import TrialPlan, TrialTurn, plan_trials
 from voicelab.experiment import RUN_INFO_KEY, Experiment
-from voicelab.metrics.cost import PriceTable, load_price_table
+from voicelab.metrics.cost import PriceTable, Pricing, load_price_table, projected_pricing
 from voicelab.pipelines.base import Pipeline
 from voicelab.progress import ProgressReporter
 from voicelab.rate_limits import RateLimits, rate_limited
@@ -56,10 +60,13 @@ class RunOptions:
     """How transient failures (429, 5xx, timeouts, drops) are retried."""
     rate_limits: RateLimits = field(default_factory=RateLimits)
     """Requests and tokens per minute per endpoint (none by default)."""
+    repeat: int = 1
+    """Trials: times each conversation runs, each from fresh conversation state (pass^k)."""
 
     def run_settings(self) -> dict[str, Any]:
         """The execution settings as the experiment's ``[run]`` table."""
-        return run_settings_record(self.max_concurrency, self.retry, self.rate_limits)
+        record = run_settings_record(self.max_concurrency, self.retry, self.rate_limits)
+        return {**record, "repeat": self.repeat}
 
 
 def config_hash(description: Mapping[str, Any]) -> str:
@@ -72,7 +79,7 @@ class _Run:
     def __init__(
         self, pipeline: Pipeline, dataset: Dataset, folder: RunFolder, prices: PriceTable,
         options: RunOptions, progress: ProgressCallback | None, experiment: Experiment | None,
-        execution: Mapping[str, Any], evaluator: Evaluator | None = None,
+        execution: Mapping[str, Any], price_as: str | None, evaluator: Evaluator | None = None,
     ) -> None:  # fmt: skip
         self.pipeline = pipeline
         self.dataset = dataset
@@ -87,6 +94,12 @@ class _Run:
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
         self.models = dict(pipeline.models())  # resolved once: the rows price with it
+        self.pricing = (
+            projected_pricing(price_as, self.models, prices) if price_as
+            else Pricing(prices, self.models)
+        )  # fmt: skip
+        self.plan = TrialPlan((), {}, {})
+        """The (conversation, trial) pairs to run, set once the folder is claimed."""
         self.run_fields = {
             "run_id": folder.run_id,
             "pipeline": pipeline.name,
@@ -97,12 +110,13 @@ class _Run:
             "dataset": dataset.name,
         }
         self.rows: dict[str, dict[str, Any]] = {}
-        """Rows finished in this process, by turn id (a conversation's recording needs them)."""
+        """Rows finished in this process, by the id the turn ran under (a conversation's
+        recording needs them)."""
         default = Experiment(pipeline=pipeline.name, config=self.description.get("config", {}))
         self.experiment = replace(experiment or default, run=options.run_settings())
 
-    def claim(self) -> set[str]:
-        """Check the folder belongs to this run; return the conversations already complete."""
+    def claim(self) -> TrialPlan:
+        """Check the folder belongs to this run; plan the (conversation, trial) pairs not done."""
         info = {
             RUN_INFO_KEY: redact_config(self.experiment.record(), self.options.secrets),
             "pipeline": self.pipeline.name,
@@ -112,17 +126,25 @@ class _Run:
             "evaluation": redact_config(
                 self.evaluator.describe() if self.evaluator else {}, self.options.secrets
             ),
-            "prices": {"as_of": self.prices.as_of, "source": self.prices.source},
+            "models": self.models,
+            "prices": {
+                "as_of": self.prices.as_of,
+                "source": self.prices.source,
+                "cost_basis": self.pricing.basis,
+                "priced_as": dict(self.pricing.models),
+            },
             "environment": describe_environment(),
         }
-        return self.folder.claim(info, self.dataset)
+        done = self.folder.claim(info, self.dataset, self.options.repeat)
+        self.plan = plan_trials(self.dataset, self.options.repeat, done)
+        return self.plan
 
     async def turn_done(self, outcome: TurnOutcome) -> None:
         """Evaluate a finished turn, then persist its row (its audio first)."""
         evaluation = None
         if self.evaluator is not None:
             evaluation = await self.evaluator.evaluate(outcome.turn, outcome.result)
-        self.finish(outcome.turn, outcome.result, evaluation)
+        self.finish(self.plan.turn(outcome.turn), outcome.result, evaluation)
 
     def conversation_done(
         self, conversation: Conversation, outcomes: Sequence[TurnOutcome]
@@ -136,16 +158,16 @@ class _Run:
         self.folder.save_conversation_audio(conversation.conversation_id, stereo)
 
     def finish(
-        self, turn: Turn, result: TurnResult, evaluation: TurnEvaluation | None = None
+        self, ran: TrialTurn, result: TurnResult, evaluation: TurnEvaluation | None = None
     ) -> dict[str, Any]:
         row = build_row(
-            self.run_fields, turn, result, models=self.models,
-            prices=self.prices, secrets=self.options.secrets, evaluation=evaluation,
+            {**self.run_fields, "trial": ran.trial}, ran.turn, result, pricing=self.pricing,
+            secrets=self.options.secrets, evaluation=evaluation,
         )  # fmt: skip
         if self.options.save_audio and result.agent_audio is not None:
-            self.folder.save_audio(turn.turn_id, result.agent_audio)  # before the row commits it
+            self.folder.save_audio(ran.run_turn_id, result.agent_audio)  # before the row commits
         self.folder.append(row)
-        self.rows[turn.turn_id] = row
+        self.rows[ran.run_turn_id] = row
         if self.progress:
             self.progress(row)
         return row
@@ -157,6 +179,7 @@ async def run_dataset(
     out_dir: str | Path,
     *,
     prices: PriceTable | None = None,
+    price_as: str | None = None,
     options: RunOptions | None = None,
     progress: ProgressCallback | None = None,
     experiment: Experiment | None = None,
@@ -168,6 +191,8 @@ async def run_dataset(
     Interrupted (Ctrl-C, or the task cancelled), the turns in flight are abandoned and
     ``results.parquet`` is written from the rows finished so far; running again resumes.
 
+    ``price_as`` (``STT,LLM,TTS`` or ``COMPONENT=MODEL,...``) prices the usage as if it had run
+    on those models, labelled a projection in ``cost_basis``.
     ``experiment`` (what the CLI ran: pipeline, config, dataset path, agent spec) is stored in
     ``run.json`` so the run can be repeated from it. ``executor`` runs the conversations
     (default: ``pipeline`` in this event loop, ``options.max_concurrency`` at once); for worker
@@ -179,16 +204,15 @@ async def run_dataset(
     executor = executor or AsyncioExecutor(pipeline, options.max_concurrency, retry=options.retry)
     run = _Run(
         pipeline, dataset, RunFolder.open(out_dir), prices or load_price_table(),
-        options, progress, experiment, executor.describe(), evaluator,
+        options, progress, experiment, executor.describe(), price_as, evaluator,
     )  # fmt: skip
-    complete = run.claim()
-    pending = [c for c in dataset if c.conversation_id not in complete]
+    plan = run.claim()
     if isinstance(progress, ProgressReporter):
-        done = sum(len(c.turns) for c in dataset if c.conversation_id in complete)
-        progress.begin(dataset.num_turns, done)
+        total = dataset.num_turns * options.repeat
+        progress.begin(total, total - len(plan.turns))
     try:
         with rate_limited(run.options.rate_limits):  # workers of other executors hold their own
-            await executor.run(pending, run)
+            await executor.run(plan.conversations, run)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if (run.folder.path / ROWS_FILE).exists():  # the table holds every row finished so far
             run.folder.write_table()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
-from voicelab.metrics.cost import PriceTable, turn_cost_usd
+from voicelab.metrics.cost import Pricing
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
@@ -25,8 +25,7 @@ def build_row(
     turn: Turn,
     result: TurnResult,
     *,
-    models: Mapping[str, str],
-    prices: PriceTable,
+    pricing: Pricing,
     secrets: Iterable[str] = (),
     evaluation: TurnEvaluation | None = None,
 ) -> dict[str, Any]:
@@ -34,8 +33,10 @@ def build_row(
     row = {
         **run_fields,
         **turn_facts(turn, result),
-        **score_turn(turn, result, models=models, prices=prices),
-        **evaluation_fields(result, evaluation, prices=prices, secrets=secrets),
+        **language_fields(turn),
+        **score_turn(turn, result),
+        **cost_fields(result, pricing),
+        **evaluation_fields(result, evaluation, prices=pricing.table, secrets=secrets),
     }
     if row["error"]:
         row["error"] = redact_text(row["error"], secrets)
@@ -43,13 +44,7 @@ def build_row(
     return {name: row[name] for name in COLUMN_NAMES}
 
 
-def score_turn(
-    turn: Turn,
-    result: TurnResult,
-    *,
-    models: Mapping[str, str],
-    prices: PriceTable,
-) -> dict[str, Any]:
+def score_turn(turn: Turn, result: TurnResult) -> dict[str, Any]:
     """Metrics of one turn as row fields (None where a metric does not apply)."""
     quality = score_quality(
         result.agent_text,
@@ -59,12 +54,23 @@ def score_turn(
         turn.expected_tool_call,
     )
     return {
-        "wer": turn_wer(turn.reference_text, result.user_transcript) if result.ok else None,
+        "wer": turn_wer(turn.reference_text, result.user_transcript, turn.language)
+        if result.ok
+        else None,
         "answer_ok": quality.answer_ok if result.ok else None,
         "tool_call_ok": quality.tool_call_ok if result.ok else None,
         "quality": quality.quality if result.ok else None,
-        "cost_usd": turn_cost_usd(result.usage, models, prices),
         **latency_figures(result.timeline),
+    }
+
+
+def cost_fields(result: TurnResult, pricing: Pricing) -> dict[str, Any]:
+    """The turn's cost, the usage it is priced from that has no other column, and its basis."""
+    return {
+        "cost_usd": pricing.cost_usd(result.usage),
+        "stt_audio_s": result.usage.stt_audio_s,
+        "tts_audio_s": result.usage.tts_audio_s,
+        "cost_basis": pricing.basis,
     }
 
 
@@ -108,6 +114,11 @@ def turn_facts(turn: Turn, result: TurnResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "retried_errors": json.dumps(list(result.retried_errors)),
     }
+
+
+def language_fields(turn: Turn) -> dict[str, Any]:
+    """The turn's language, which also chose the normaliser of its WER."""
+    return {"language": turn.language}
 
 
 # --- evaluators ---

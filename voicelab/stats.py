@@ -167,13 +167,19 @@ def rate_ci(outcomes: Sequence[bool] | pd.Series, config: BootstrapConfig) -> Es
 
 
 def turn_edits(
-    references: Sequence[str], hypotheses: Sequence[str]
+    references: Sequence[str],
+    hypotheses: Sequence[str],
+    languages: Sequence[str | None] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """(word edits, reference words) per turn, so that their sums give the corpus WER."""
+    """(word edits, reference words) per turn, so that their sums give the corpus WER.
+
+    Each turn is normalised for its language (``languages``; None or absent: English).
+    """
     edits, words = [], []
-    for reference, hypothesis in zip(references, hypotheses, strict=True):
+    langs = languages if languages is not None else [None] * len(references)
+    for reference, hypothesis, language in zip(references, hypotheses, langs, strict=True):
         try:
-            rates = error_rates([reference], [hypothesis])
+            rates = error_rates([reference], [hypothesis], language)
         except ValueError:  # nothing left of the reference after normalisation: not scored
             edits.append(0.0)
             words.append(0.0)
@@ -194,7 +200,15 @@ def wer_inputs(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     return turn_edits(
         scored["reference_text"].astype(str).tolist(),
         scored["user_transcript"].fillna("").astype(str).tolist(),
+        row_languages(scored),
     )
+
+
+def row_languages(frame: pd.DataFrame, column: str = "language") -> list[str | None]:
+    """Each row's language (None where unknown, or for tables from before the column)."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [None if pd.isna(v) else str(v) for v in frame[column]]
 
 
 def corpus_wer(frame: pd.DataFrame) -> float:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from voicelab.metrics.wer import error_rates, normalize_english, turn_wer
+from voicelab.metrics.wer import (
+    error_rates,
+    normalize_basic,
+    normalize_english,
+    normalize_text,
+    normalizer_for,
+    turn_wer,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +46,31 @@ def test_empty_references_are_skipped_and_none_means_unscored() -> None:
 
 def test_normaliser_handles_case_punctuation_numbers() -> None:
     assert normalize_english("Two hundred and five Dollars!") == "$205"
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "language", "expected_wer"),
+    [
+        # English (and unknown) references: numbers and contractions are normalised away
+        ("It's twenty five", "it is 25", "en", 0.0),
+        ("It's twenty five", "it is 25", "en-GB", 0.0),
+        ("It's twenty five", "it is 25", None, 0.0),
+        # any other language: Whisper's basic normaliser, no number or contraction rules
+        ("Il a vingt-cinq ans.", "il a 25 ans", "fr", 2 / 5),  # vingt cinq -> 25: 1 sub + 1 del
+        ("Il a vingt-cinq ans.", "IL A VINGT CINQ ANS!", "fr", 0.0),  # case, hyphen, punctuation
+        ("C'est l'été", "c est l été", "fr", 0.0),  # apostrophes split, accents kept
+        ("C'est l'été", "c est l ete", "fr", 1 / 4),  # ... so a lost accent is an error
+        ("It's twenty five", "it is 25", "de", 3 / 4),  # 'it s twenty five' vs 'it is 25'
+    ],
+)
+def test_the_language_chooses_the_normaliser(
+    reference: str, hypothesis: str, language: str | None, expected_wer: float
+) -> None:
+    assert turn_wer(reference, hypothesis, language) == pytest.approx(expected_wer)
+
+
+def test_normalize_text_by_language() -> None:
+    assert normalize_text("Twenty-five, Mr. Smith!", "en") == "25 mister smith"
+    assert normalize_text("Twenty-five, Mr. Smith!", "es") == "twenty five mr smith"
+    assert normalizer_for("pt-BR") is normalize_basic
+    assert normalizer_for("EN_us") is normalize_english

@@ -4,7 +4,8 @@ Manifest fields (CSV columns or JSONL keys): ``audio`` (required, relative to th
 ``text`` (reference transcript), ``conversation_id`` and ``turn_index`` (group turns into
 conversations; without them every row is its own conversation), ``expected_keywords``
 (``;``-separated in CSV, a list in JSONL), ``expected_regex``, ``expected_tool`` and
-``expected_tool_args`` (JSON object). Any other field becomes a tag (``speaker``, ``snr_db``...).
+``expected_tool_args`` (JSON object), ``language`` (ISO 639 code of the speech). Any other
+field becomes a tag (``speaker``, ``snr_db``...).
 A JSONL line may also be a whole conversation: ``{"conversation_id": ..., "turns": [...]}``.
 """
 
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from voicelab._json import json_object
+from voicelab.audio import AudioClip
 from voicelab.datasets.types import Conversation, Dataset, ExpectedToolCall, Turn
 from voicelab.errors import DatasetError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
-_KNOWN_FIELDS = {
+KNOWN_FIELDS = {
+    "language",
     "audio",
     "text",
     "conversation_id",
@@ -33,19 +36,6 @@ _KNOWN_FIELDS = {
     "expected_tool",
     "expected_tool_args",
 }
-
-
-def load_dataset(path: str | Path, name: str | None = None) -> Dataset:
-    """Load a manifest file, or a folder holding a manifest or audio with sidecar transcripts."""
-    path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: dataset not found")
-    if path.is_dir():
-        for manifest in MANIFEST_NAMES:
-            if (path / manifest).is_file():
-                return load_manifest(path / manifest, name=name or path.name)
-        return load_folder(path, name=name)
-    return load_manifest(path, name=name)
 
 
 def load_manifest(path: str | Path, name: str | None = None) -> Dataset:
@@ -77,13 +67,7 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
     """Load a JSONL manifest: one turn, or one whole conversation, per line."""
     path = Path(path)
     records: list[tuple[str, Mapping[str, Any]]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read JSONL manifest ({e})") from e
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for line_no, line in numbered_lines(path, "JSONL manifest"):
         where = f"{path}:{line_no}"
         record = json_object(line, f"{where}: line", DatasetError)
         if "turns" in record:
@@ -91,6 +75,15 @@ def load_jsonl_manifest(path: str | Path, name: str | None = None) -> Dataset:
         else:
             records.append((where, record))
     return _build_dataset(path, records, name)
+
+
+def numbered_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number from 1, line) of each non-blank line of a UTF-8 text file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read {what} ({e})") from e
+    return [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _conversation_records(
@@ -126,39 +119,60 @@ def _build_dataset(
 ) -> Dataset:
     if not records:
         raise DatasetError(f"{manifest}: manifest has no turns")
+    turns = [
+        (_parse_turn(manifest.parent, where, record), "turn_index" in record)
+        for where, record in records
+    ]
+    return group_turns(str(manifest), turns, name or manifest.stem)
+
+
+def group_turns(where: str, turns: Sequence[tuple[Turn, bool]], name: str) -> Dataset:
+    """Turns grouped into conversations by id, ordered by index; ``where`` names the source.
+
+    Each turn comes with whether its index was given: one without an index is numbered after
+    the turns of its conversation seen before it.
+    """
     groups: dict[str, list[Turn]] = {}
-    for where, record in records:
-        turn = _parse_turn(manifest.parent, where, record, default_index=0)
-        if turn.conversation_id in groups and "turn_index" not in record:
+    for turn, indexed in turns:
+        if turn.conversation_id in groups and not indexed:
             turn = replace(turn, turn_index=len(groups[turn.conversation_id]))
         groups.setdefault(turn.conversation_id, []).append(turn)
     conversations = []
-    for conversation_id, turns in groups.items():
-        turns.sort(key=lambda t: t.turn_index)
-        indices = [t.turn_index for t in turns]
+    for conversation_id, grouped in groups.items():
+        grouped.sort(key=lambda t: t.turn_index)
+        indices = [t.turn_index for t in grouped]
         if len(set(indices)) != len(indices):
-            raise DatasetError(f"{manifest}: conversation {conversation_id!r} repeats a turn_index")
-        conversations.append(Conversation(conversation_id=conversation_id, turns=tuple(turns)))
-    return Dataset(name=name or manifest.stem, conversations=tuple(conversations))
+            raise DatasetError(f"{where}: conversation {conversation_id!r} repeats a turn_index")
+        conversations.append(Conversation(conversation_id=conversation_id, turns=tuple(grouped)))
+    return Dataset(name=name, conversations=tuple(conversations))
 
 
-def _parse_turn(root: Path, where: str, record: Mapping[str, Any], default_index: int) -> Turn:
+def _parse_turn(root: Path, where: str, record: Mapping[str, Any]) -> Turn:
     audio = record.get("audio")
     if not audio or not isinstance(audio, str):
         raise DatasetError(f"{where}: missing 'audio' (path of the turn's audio file)")
     audio_path = Path(audio) if Path(audio).is_absolute() else root / audio
-    conversation_id = str(record.get("conversation_id") or Path(audio).stem)
-    turn_index = _parse_turn_index(where, record.get("turn_index", default_index))
+    return turn_from_record(where, record, audio_path, default_id=Path(audio).stem)
+
+
+def turn_from_record(
+    where: str, record: Mapping[str, Any], audio: Path | AudioClip, default_id: str
+) -> Turn:
+    """A turn from manifest fields (see the module docstring) and its resolved audio."""
+    conversation_id = str(record.get("conversation_id") or default_id)
+    turn_index = _parse_turn_index(where, record.get("turn_index", 0))
     text = record.get("text")
+    language = record.get("language")
     return Turn(
         conversation_id=conversation_id,
         turn_index=turn_index,
-        audio=audio_path,
+        audio=audio,
         reference_text=str(text) if text is not None else None,
         expected_keywords=_parse_keywords(where, record.get("expected_keywords")),
         expected_regex=_parse_regex(where, record.get("expected_regex")),
         expected_tool_call=_parse_tool_call(where, record),
-        tags={k: str(v) for k, v in record.items() if k not in _KNOWN_FIELDS},
+        tags={k: str(v) for k, v in record.items() if k not in KNOWN_FIELDS},
+        language=str(language).strip() or None if language is not None else None,
     )
 
 

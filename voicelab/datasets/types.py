@@ -30,6 +30,9 @@ class Turn:
     expected_regex: str | None = None
     expected_tool_call: ExpectedToolCall | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    language: str | None = None
+    """ISO 639 code of the speech (``en``, ``fr``, ``pt-BR``...); None when unknown (scored as
+    English)."""
 
     @property
     def turn_id(self) -> str:

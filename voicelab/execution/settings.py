@@ -5,6 +5,7 @@ not part of the pipeline's ``config_hash``, so changing them never refuses a res
 
     [run]
     concurrency = 32
+    repeat = 3                  # trials: each conversation runs 3 times (pass^k, flakiness)
     [run.retry]                 # voicelab.RetryPolicy, field by field
     max_attempts = 5
     [run.rate_limits]
@@ -21,9 +22,10 @@ from typing import Any
 from voicelab.config_io import config_from_dict, config_to_dict
 from voicelab.errors import ConfigError
 from voicelab.execution.retry import RetryPolicy
+from voicelab.execution.trials import check_repeat
 from voicelab.rate_limits import RateLimits
 
-RUN_KEYS = ("concurrency", "retry", "rate_limits")
+RUN_KEYS = ("concurrency", "retry", "rate_limits", "repeat")
 _LIMIT_KEYS = ("rpm", "tpm", "window_s")
 
 
@@ -40,7 +42,7 @@ def _check_table(data: Any, keys: tuple[str, ...], where: str, name: str) -> Non
 
 def run_settings_from_dict(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The ``[run]`` table as ``RunOptions`` fields (``max_concurrency``, ``retry``,
-    ``rate_limits``), checked; only the keys present."""
+    ``rate_limits``, ``repeat``), checked; only the keys present."""
     _check_table(data, RUN_KEYS, where, "run")
     fields: dict[str, Any] = {}
     if "concurrency" in data:
@@ -52,6 +54,8 @@ def run_settings_from_dict(data: Mapping[str, Any], where: str) -> dict[str, Any
         fields["retry"] = config_from_dict(RetryPolicy, data["retry"], f"{where}: run.retry")
     if "rate_limits" in data:
         fields["rate_limits"] = rate_limits_from_dict(data["rate_limits"], where)
+    if "repeat" in data:
+        fields["repeat"] = check_repeat(data["repeat"], f"{where}: run")
     return fields
 
 

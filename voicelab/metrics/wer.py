@@ -1,12 +1,20 @@
-"""Word and character error rates via jiwer, after Whisper's English text normaliser."""
+"""Word and character error rates via jiwer, after Whisper's text normalisers.
+
+An English reference (language ``en``, ``en-US``...) is normalised with Whisper's English
+normaliser (numbers, contractions, spellings); a reference in any other language with Whisper's
+basic normaliser (case, punctuation, diacritics kept), as the Open ASR Leaderboard scores its
+multilingual sets. A reference of unknown language (``None``) is taken as English: every dataset
+voicelab shipped before the language column was English.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import jiwer
+from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 
@@ -23,22 +31,53 @@ class ErrorRates:
 
 
 @lru_cache(maxsize=1)
-def _normalizer() -> EnglishTextNormalizer:
+def _english() -> EnglishTextNormalizer:
     return EnglishTextNormalizer()
+
+
+@lru_cache(maxsize=1)
+def _basic() -> BasicTextNormalizer:
+    return BasicTextNormalizer()
+
+
+def is_english(language: str | None) -> bool:
+    """Whether a language code (ISO 639, optionally with a region) is English; None counts."""
+    return language is None or language.strip().lower().replace("_", "-").split("-")[0] in (
+        "en",
+        "eng",
+        "english",
+        "",
+    )
 
 
 def normalize_english(text: str) -> str:
     """Whisper's English normaliser: case, punctuation, contractions, spelled-out numbers."""
-    return " ".join(_normalizer()(text).split())
+    return " ".join(_english()(text).split())
 
 
-def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorRates:
-    """Corpus WER/CER over normalised pairs; empty references are skipped."""
+def normalize_basic(text: str) -> str:
+    """Whisper's basic normaliser (any language): case, punctuation and symbols only."""
+    return " ".join(_basic()(text).split())
+
+
+def normalizer_for(language: str | None) -> Callable[[str], str]:
+    """The normaliser a reference in ``language`` is scored with."""
+    return normalize_english if is_english(language) else normalize_basic
+
+
+def normalize_text(text: str, language: str | None = None) -> str:
+    """``text`` normalised as a reference in ``language`` would be."""
+    return normalizer_for(language)(text)
+
+
+def error_rates(
+    references: Sequence[str], hypotheses: Sequence[str], language: str | None = None
+) -> ErrorRates:
+    """Corpus WER/CER over pairs normalised for ``language``; empty references are skipped."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    normalised = zip(
-        map(normalize_english, references), map(normalize_english, hypotheses), strict=True
-    )
+    normalize = normalizer_for(language)
+    normalised = zip(map(normalize, references), map(normalize, hypotheses), strict=True)
     pairs = [(r, h) for r, h in normalised if r]
     if not pairs:
         raise ValueError("no non-empty reference after normalisation")
@@ -56,8 +95,10 @@ def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorRa
     )
 
 
-def turn_wer(reference: str | None, hypothesis: str | None) -> float | None:
+def turn_wer(
+    reference: str | None, hypothesis: str | None, language: str | None = None
+) -> float | None:
     """WER of one turn, or None when there is no usable reference."""
-    if reference is None or not normalize_english(reference):
+    if reference is None or not normalize_text(reference, language):
         return None
-    return error_rates([reference], [hypothesis or ""]).wer
+    return error_rates([reference], [hypothesis or ""], language).wer

@@ -1,0 +1,169 @@
+"""Cost per turn / 1,000 turns / successful task, re-pricing stored usage, projections."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from voicelab.costs import cost_summary, reprice, run_pricing
+from voicelab.datasets.types import Conversation, Dataset, Turn
+from voicelab.errors import ConfigError
+from voicelab.execution.trials import trial_conversation_id
+from voicelab.metrics.cost import load_price_table
+from voicelab.run_folder import load_run, load_run_info
+from voicelab.runner import RunOptions, run_dataset
+from voicelab.testing import ScriptedPipeline
+
+COST_COLUMNS = ["cost_usd", "cost_basis"]
+# Every component of the scripted pipeline runs "local/scripted". This table prices it
+# (no free "local/" prefix here), so each row's stored usage has a known cost.
+LOCAL_PRICED = """
+as_of = "2031-02-03"
+source = "https://example.org/prices"
+[models."local/scripted"]
+audio_input_per_minute = 0.6
+text_input_per_1m_tokens = 1.0
+text_output_per_1m_tokens = 2.0
+characters_per_1m = 10.0
+"""
+# The scripted pipeline's usage per turn: 1.0 s of STT audio, 10 input and 5 output tokens,
+# no TTS characters. STT: 1/60 min * 0.6 = 0.01; LLM: (10 * 1.0 + 5 * 2.0) / 1e6 = 0.00002;
+# TTS: 0 characters.
+SCRIPTED_TURN_USD = 0.01 + 0.00002
+
+
+def _dataset(tmp_path: Path) -> Dataset:
+    """Two conversations of two turns; the scripted echo passes each turn's keyword check."""
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, 0.2 * np.sin(np.arange(1600) / 5.0), 16_000)
+
+    def turn(name: str, index: int) -> Turn:
+        return Turn(conversation_id=name, turn_index=index, audio=wav,
+                    reference_text=f"{name} turn {index}", expected_keywords=(name,))  # fmt: skip
+
+    conversations = tuple(
+        Conversation(conversation_id=name, turns=(turn(name, 0), turn(name, 1)))
+        for name in ("north", "south")
+    )
+    return Dataset(name="costs", conversations=conversations)
+
+
+@pytest.fixture
+def run_folder(tmp_path: Path) -> Path:
+    """A scripted run of 2 conversations x 2 turns x 2 trials; south fails in trial 1."""
+    out = tmp_path / "run"
+    fail = frozenset({f"{trial_conversation_id('south', 1)}#1"})
+    pipeline = ScriptedPipeline(fail_turns=fail)
+    asyncio.run(run_dataset(pipeline, _dataset(tmp_path), out, options=RunOptions(repeat=2)))
+    return out
+
+
+def test_repricing_changes_only_the_cost_columns(run_folder: Path, tmp_path: Path) -> None:
+    frame = load_run(run_folder)
+    assert (frame["cost_usd"] == 0.0).all()  # local models are free in the shipped table
+    prices = tmp_path / "prices.toml"
+    prices.write_text(LOCAL_PRICED)
+    info = load_run_info(run_folder)
+    assert info["models"] == {"stt": "local/scripted", "llm": "local/scripted",
+                              "tts": "local/scripted"}  # fmt: skip
+    repriced = reprice(frame, run_pricing(info, load_price_table(prices), None, "run"))
+    others = [c for c in frame.columns if c not in COST_COLUMNS]
+    pd.testing.assert_frame_equal(repriced[others], frame[others])
+    priced = repriced[repriced["error"].isna()]
+    assert priced["cost_usd"].tolist() == pytest.approx([SCRIPTED_TURN_USD] * len(priced))
+    assert (repriced["cost_basis"] == "prices as of 2031-02-03").all()
+
+
+def test_cost_per_turn_per_1k_and_per_successful_task(run_folder: Path, tmp_path: Path) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text(LOCAL_PRICED)
+    frame = load_run(run_folder)
+    frame = reprice(frame, run_pricing(load_run_info(run_folder), load_price_table(prices),
+                                       None, "run"))  # fmt: skip
+    costs = cost_summary(frame).loc["scripted"]
+    # 8 rows; the failed turn's scripted error result carries no usage: it costs 0
+    failed_usd = float(frame.loc[frame["error"].notna(), "cost_usd"].iloc[0])
+    total = 7 * SCRIPTED_TURN_USD + failed_usd
+    assert costs["turns"] == 8 and costs["unpriced_turns"] == 0
+    assert costs["cost_usd_total"] == pytest.approx(total)
+    assert costs["cost_usd_per_turn"] == pytest.approx(total / 8)
+    assert costs["cost_usd_per_1k_turns"] == pytest.approx(total / 8 * 1000)
+    # 4 (conversation, trial) tasks, south's trial 1 failed: 3 succeeded
+    assert costs["successful_tasks"] == 3
+    assert costs["cost_usd_per_successful_task"] == pytest.approx(total / 3)
+
+
+def test_a_projection_is_labelled_and_priced_on_the_named_models(run_folder: Path) -> None:
+    frame = load_run(run_folder)
+    table = load_price_table()
+    spec = "gpt-4o-transcribe,gpt-4o,gpt-4o-mini-tts"
+    projected = reprice(frame, run_pricing(load_run_info(run_folder), table, spec, "run"))
+    assert (projected["cost_basis"] == (
+        f"projection: gpt-4o-transcribe, gpt-4o, gpt-4o-mini-tts, prices as of {table.as_of}"
+    )).all()  # fmt: skip
+    stt = table.models["gpt-4o-transcribe"]["audio_input_per_minute"]
+    llm = table.models["gpt-4o"]
+    expected = (
+        1.0 / 60 * stt
+        + (10 * llm["text_input_per_1m_tokens"] + 5 * llm["text_output_per_1m_tokens"]) / 1e6
+    )
+    ok = projected[projected["error"].isna()]
+    assert ok["cost_usd"].tolist() == pytest.approx([expected] * len(ok))
+    summary = cost_summary(projected)
+    assert summary.loc["scripted", "cost_basis"].startswith("projection: gpt-4o-transcribe")
+
+
+def test_usage_a_projection_cannot_price_is_na(run_folder: Path) -> None:
+    frame = load_run(run_folder)
+    frame.loc[frame.index[0], "stt_audio_s"] = pd.NA  # an older row: its STT seconds unknown
+    frame.loc[frame.index[1], ["llm_requests", "llm_input_tokens", "llm_output_tokens"]] = [2, 0, 0]
+    spec = "gpt-4o-transcribe,gpt-4o,gpt-4o-mini-tts"
+    projected = reprice(frame, run_pricing(load_run_info(run_folder), load_price_table(), spec,
+                                           "run"))  # fmt: skip
+    assert projected["cost_usd"].iloc[:2].isna().all()  # not 0
+    assert projected["cost_usd"].iloc[2:].notna().all()
+    costs = cost_summary(projected).loc["scripted"]
+    assert costs["unpriced_turns"] == 2 and np.isnan(costs["cost_usd_total"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("gpt-4o-transcribe,gpt-4o", "give STT,LLM,TTS models"),
+        ("realtime=gpt-realtime", "the run's components are stt, llm, tts"),
+        ("stt=gpt-4o-transcribe,llm=gpt-4o", "name each once"),
+        ("gpt-4o-transcribe,no-such-model,gpt-4o-mini-tts", "no price for no-such-model"),
+    ],
+)
+def test_a_projection_that_does_not_fit_the_run_is_refused(
+    run_folder: Path, spec: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        run_pricing(load_run_info(run_folder), load_price_table(), spec, "run")
+
+
+def test_report_cli_reprices_and_labels_the_projection(run_folder: Path, tmp_path: Path) -> None:
+    def report(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "voicelab.cli", "report", str(run_folder), *args],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    plain = report()
+    assert plain.returncode == 0, plain.stderr
+    assert "pass_hat_k" in plain.stdout and "cost_usd_per_successful_task" in plain.stdout
+    projected = report("--price-as", "gpt-4o-transcribe,gpt-4o,gpt-4o-mini-tts")
+    assert projected.returncode == 0, projected.stderr
+    assert "projection: gpt-4o-transcribe, gpt-4o, gpt-4o-mini-tts" in projected.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[models."gpt-4o"]\nsource = "x"\ntext_input_per_1m_tokens = "cheap"\n')
+    refused = report("--prices", str(bad))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith(f"voicelab: error: {bad}: model 'gpt-4o'")

@@ -1,0 +1,116 @@
+"""What a run costs: per turn, per 1,000 turns and per successful task, and re-pricing stored
+usage with another price table or as a projection onto other models.
+
+Every row keeps its usage (tokens, characters, audio seconds), so its cost can be computed
+again later: ``reprice`` changes ``cost_usd`` and ``cost_basis`` and nothing else. A cost that
+cannot be known (a model without a price, usage not recorded) is NA, never 0, and a total over
+rows with any NA cost is NA too (``unpriced_turns`` says how many).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+import pandas as pd
+
+from voicelab.errors import ResultsError
+from voicelab.grouping import GroupKey, iter_groups
+from voicelab.metrics.cost import PriceTable, Pricing, projected_pricing
+from voicelab.trials import task_outcomes
+from voicelab.turn_result import Usage
+
+TURNS_PER_THOUSAND = 1_000
+USAGE_COLUMNS = tuple(f.name for f in fields(Usage))
+"""Usage counts, each stored in the result column of the same name."""
+
+
+def _missing(value: Any) -> bool:
+    return bool(pd.isna(value))
+
+
+def row_usage(row: Mapping[Hashable, Any]) -> Usage | None:
+    """The usage a row stores; None when any of it was not recorded (an older row)."""
+    values = {name: row[name] for name in USAGE_COLUMNS}
+    if any(_missing(v) for v in values.values()):
+        return None
+    counts: dict[str, Any] = {
+        k: float(v) if k.endswith("_s") else int(v) for k, v in values.items()
+    }
+    return Usage(**counts)
+
+
+def run_models(info: Mapping[str, Any], where: str) -> dict[str, str]:
+    """The component -> model mapping a run's ``run.json`` records."""
+    models = info.get("models") or (info.get("pipeline_config") or {}).get("models")
+    if not isinstance(models, Mapping) or not models:
+        raise ResultsError(f"{where}: run.json records no component models; cannot re-price it")
+    return {str(k): str(v) for k, v in models.items()}
+
+
+def run_pricing(
+    info: Mapping[str, Any], table: PriceTable, price_as: str | None, where: str
+) -> Pricing:
+    """How to price a run recorded in ``info``: its own models, or ``price_as``'s (projection)."""
+    models = run_models(info, where)
+    if price_as:
+        return projected_pricing(price_as, models, table)
+    return Pricing(table, models)
+
+
+def reprice(frame: pd.DataFrame, pricing: Pricing) -> pd.DataFrame:
+    """The table with ``cost_usd`` recomputed from each row's usage and ``cost_basis`` set;
+    every other column as it was."""
+    costs = []
+    for row in frame.to_dict("records"):
+        usage = row_usage(row)
+        costs.append(None if usage is None else pricing.cost_usd(usage))
+    return frame.assign(
+        cost_usd=pd.array(costs, dtype="Float64"),
+        cost_basis=pd.array([pricing.basis] * len(frame), dtype="string"),
+    )
+
+
+def _hashable(key: GroupKey) -> GroupKey:
+    """A group key usable in a dict (a missing tag is NaN, which equals nothing)."""
+    return tuple(None if _missing(k) else k for k in key)
+
+
+def _total(costs: pd.Series) -> float:
+    values = costs.astype("Float64")
+    return math.nan if values.isna().any() or not len(values) else float(values.sum())
+
+
+def cost_summary(frame: pd.DataFrame, by: Sequence[str] = ("pipeline",)) -> pd.DataFrame:
+    """Per group: total cost, per turn, per 1,000 turns, per successful task, and the basis.
+
+    Cost per successful task is every row's cost (failed trials cost money too) over the
+    trials that succeeded (``voicelab.trials``: every turn without error, all checks passed).
+    """
+    outcomes = task_outcomes(frame, by)
+    succeeded = {
+        _hashable(key): int((tasks["success"] & tasks["whole"]).sum())
+        for key, tasks in iter_groups(outcomes, by)
+    }
+    records = []
+    for key, group in iter_groups(frame, by):
+        successes = succeeded.get(_hashable(key), 0)
+        total = _total(group["cost_usd"])
+        per_turn = total / len(group) if len(group) else math.nan
+        records.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "turns": len(group),
+                "unpriced_turns": int(group["cost_usd"].isna().sum()),
+                "cost_usd_total": total,
+                "cost_usd_per_turn": per_turn,
+                "cost_usd_per_1k_turns": per_turn * TURNS_PER_THOUSAND,
+                "successful_tasks": successes,
+                "cost_usd_per_successful_task": total / successes if successes else math.nan,
+                "cost_basis": "; ".join(sorted(group["cost_basis"].dropna().astype(str).unique()))
+                or None,
+            }
+        )
+    return pd.DataFrame.from_records(records).set_index(list(by))
