@@ -68,7 +68,7 @@ async def _agent_columns(evaluator: Evaluator, result: TurnResult) -> dict[str, 
     turn = Turn(conversation_id="c", turn_index=0, audio=Path("unused.wav"))
     evaluation = await evaluator.evaluate(turn, result)
     prices = load_price_table()
-    fields = evaluation_fields(result, evaluation, prices=prices)
+    fields = evaluation_fields(turn, result, evaluation, prices=prices)
     return {k: fields[k] for k in ("agent_transcript", "agent_wer", "agent_transcript_error")}
 
 
