@@ -36,7 +36,7 @@ def build_row(
         **language_fields(turn),
         **score_turn(turn, result),
         **cost_fields(result, pricing),
-        **evaluation_fields(result, evaluation, prices=pricing.table, secrets=secrets),
+        **evaluation_fields(turn, result, evaluation, prices=pricing.table, secrets=secrets),
     }
     if row["error"]:
         row["error"] = redact_text(row["error"], secrets)
@@ -123,6 +123,7 @@ def language_fields(turn: Turn) -> dict[str, Any]:
 
 # --- evaluators ---
 def evaluation_fields(
+    turn: Turn,
     result: TurnResult,
     evaluation: TurnEvaluation | None,
     *,
@@ -148,7 +149,11 @@ def evaluation_fields(
         "judge_error": _error_text(judged.error if judged else None, secrets),
         "judge_error_type": type(judged.error).__name__ if judged and judged.error else None,
         "agent_transcript": transcript,
-        "agent_wer": turn_wer(result.agent_text, transcript) if transcript is not None else None,
+        "agent_wer": (
+            turn_wer(result.agent_text, transcript, turn.language)
+            if transcript is not None
+            else None
+        ),
         "agent_transcript_error": _error_text(heard.error if heard else None, secrets),
     }
 

@@ -112,6 +112,10 @@ def test_the_experiment_table_is_checked_and_its_rubric_taken_from_its_folder(
     assert loaded["judge"]["rubric"] == str(tmp_path / "exp" / "rubric.txt")
     assert loaded["agent_wer"]["model"] == "local"
     assert json.loads(json.dumps(loaded)) == loaded  # stored as JSON in run.json
+    (tmp_path / "exp" / "whisper-small").mkdir()
+    experiment.write_text('[evaluation.agent_wer]\nmodel = "whisper-small"\n')
+    folder = load_experiment(experiment).evaluation["agent_wer"]["model"]
+    assert folder == str(tmp_path / "exp" / "whisper-small")
     experiment.write_text('[evaluation.judge]\nmodel = "m"\ntemperatur = 0\n')
     with pytest.raises(ConfigError, match=r"evaluation.judge: unknown key\(s\) temperatur"):
         load_experiment(experiment)

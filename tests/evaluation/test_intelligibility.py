@@ -17,6 +17,7 @@ from voicelab.evaluation import (
     AgentWerSettings,
     EvaluationSettings,
     Evaluator,
+    Judge,
     JudgeSettings,
     build_evaluator,
 )
@@ -32,14 +33,16 @@ from voicelab.turn_result import TurnResult
 
 pytestmark = pytest.mark.slow  # Whisper, piper and llama.cpp (the session's local server)
 
-# piper -> Whisper tiny.en gave 0.0 WER on each of these (measured on the session server's
-# models); the bound allows one word wrong in ten
+# piper -> Whisper tiny.en, six syntheses of each (piper samples its phoneme durations): WER
+# 0.0 in 17 of 18, 0.2 once ("the reef into $49"); the bounds allow one such slip per answer
+# and one word in ten over the three
 ANSWERS = (
     "I'm sorry, I could not find that order. Could you read me the number again?",
     "The refund of forty nine dollars was sent to your card yesterday.",
     "Sure, I have changed the delivery address for you.",
 )
-AGENT_WER_BOUND = 0.1
+AGENT_WER_BOUND = 0.25
+MEAN_AGENT_WER_BOUND = 0.1
 
 
 async def _spoken(server: LocalServer, text: str) -> AudioClip:
@@ -65,7 +68,7 @@ async def _agent_columns(evaluator: Evaluator, result: TurnResult) -> dict[str, 
     turn = Turn(conversation_id="c", turn_index=0, audio=Path("unused.wav"))
     evaluation = await evaluator.evaluate(turn, result)
     prices = load_price_table()
-    fields = evaluation_fields(result, evaluation, prices=prices)
+    fields = evaluation_fields(turn, result, evaluation, prices=prices)
     return {k: fields[k] for k in ("agent_transcript", "agent_wer", "agent_transcript_error")}
 
 
@@ -74,11 +77,14 @@ async def test_agent_wer_of_piper_spoken_answers_is_low_and_comes_from_the_audio
 ) -> None:
     evaluator = _agent_wer_evaluator()
     clips = [await _spoken(server, text) for text in ANSWERS]
+    rates = []
     for text, clip in zip(ANSWERS, clips, strict=True):
         columns = await _agent_columns(evaluator, _result(text, clip))
         assert columns["agent_transcript_error"] is None
         assert isinstance(columns["agent_wer"], float)
         assert columns["agent_wer"] <= AGENT_WER_BOUND, columns
+        rates.append(columns["agent_wer"])
+    assert sum(rates) / len(rates) <= MEAN_AGENT_WER_BOUND, rates
     # the same text over another answer's audio: the figure is the audio's, not the text's
     mismatched = await _agent_columns(evaluator, _result(ANSWERS[0], clips[1]))
     assert isinstance(mismatched["agent_wer"], float) and mismatched["agent_wer"] > 0.5
@@ -125,3 +131,15 @@ async def test_one_real_judged_run_on_the_embedded_models(
     # 0.09 on the demo's first turns; the bound leaves room for a slip in a long answer)
     assert len(row["agent_transcript"].split()) > 3
     assert row["agent_wer"] <= 0.25, (row["agent_text"], row["agent_transcript"])
+
+
+async def test_a_verdict_cut_short_is_a_judge_error_not_retried(server: LocalServer) -> None:
+    judge = Judge(
+        JudgeSettings(model="gpt-4o-mini", base_url=server.base_url, max_tokens=8), api_key=None
+    )
+    turn = Turn(conversation_id="c", turn_index=0, audio=Path("unused.wav"))
+    outcome = await judge.judge(turn, _result("Your order has shipped.", None))
+    assert outcome.verdict is None
+    assert type(outcome.error).__name__ == "RequestRejectedError"  # the server refuses it: 400
+    assert "incomplete tool call" in str(outcome.error) and "c#0" in str(outcome.error)
+    assert outcome.attempts == 1  # permanent: not tried again

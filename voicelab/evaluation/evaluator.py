@@ -9,10 +9,10 @@ from typing import Any
 
 from voicelab.datasets.types import Turn
 from voicelab.evaluation.intelligibility import (
-    ENGLISH,
     AgentIntelligibility,
     TranscriptOutcome,
     agent_transcriber,
+    spoken_language,
 )
 from voicelab.evaluation.judge import Judge, JudgeOutcome
 from voicelab.evaluation.settings import EvaluationSettings
@@ -64,9 +64,7 @@ class Evaluator:
         heard = None
         if self.intelligibility is not None and result.agent_audio is not None:
             heard = await self.intelligibility.transcribe(
-                result.agent_audio,
-                turn.turn_id,
-                ENGLISH,  # the turn's language, once it has one
+                result.agent_audio, turn.turn_id, spoken_language(turn.language)
             )
         return TurnEvaluation(judge=judged, agent_transcript=heard)
 

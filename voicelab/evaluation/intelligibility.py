@@ -23,6 +23,12 @@ from voicelab.providers.openai_endpoint import OpenAIEndpoint
 ENGLISH = "en"
 
 
+def spoken_language(language: str | None) -> str:
+    """The ISO 639-1 code an STT takes for a turn's ``language`` (``en-US`` is ``en``); an
+    unknown language is English, as ``voicelab.metrics.wer`` takes it."""
+    return (language or ENGLISH).strip().lower().replace("_", "-").split("-")[0]
+
+
 class AgentTranscriber(Protocol):
     """Speech to text of the agent's audio."""
 

@@ -42,8 +42,9 @@ class JudgeSettings:
     """A text file with the rubric (the judge's instructions); None: the shipped rubric."""
     timeout_s: float = 60.0
     """Per-request timeout."""
-    max_tokens: int = 512
-    """Output limit of one verdict (a verdict cut short is a judge error)."""
+    max_tokens: int = 1024
+    """Output limit of one verdict (a verdict cut short is a judge error); the default holds the
+    longest rationale the schema allows (500 characters) with room to spare."""
     temperature: float | None = 0.0
     """Sampling temperature; None sends none (models that accept only their default)."""
 
@@ -131,9 +132,12 @@ def evaluation_settings_from_dict(
 
 
 def evaluation_table(data: Any, base: Path, where: str = "evaluation") -> dict[str, Any]:
-    """An experiment's ``[evaluation]`` table, checked, its rubric path taken from ``base``."""
+    """An experiment's ``[evaluation]`` table, checked, its paths (a rubric, a Whisper folder)
+    taken from ``base``."""
     settings = evaluation_settings_from_dict(data, where)
-    judge = settings.judge
+    judge, heard = settings.judge, settings.agent_wer
     if judge is not None and judge.rubric is not None and not Path(judge.rubric).is_absolute():
         judge = replace(judge, rubric=str((base / judge.rubric).resolve()))
-    return replace(settings, judge=judge).record()
+    if heard is not None and heard.model != LOCAL_STT and (base / heard.model).is_dir():
+        heard = replace(heard, model=str((base / heard.model).resolve()))
+    return replace(settings, judge=judge, agent_wer=heard).record()
