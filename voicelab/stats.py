@@ -10,6 +10,11 @@ imported inside the functions that need it: ``import voicelab`` stays light.
   honest at 0 % and 100 % where a bootstrap collapses to a point.
 - Corpus WER (all edits / all reference words): bootstrap over turns, each turn carrying its
   edit count and reference length together.
+
+Repeated trials (``voicelab run --repeat k``): a group where some turn ran more than once is
+first reduced to one row per turn (``per_turn``: the share of its trials that succeeded, and
+means over them), so that the trials of a turn, which are not independent, count once and every
+interval resamples turns. ``turns`` is then the number of distinct turns and ``trials`` the rows.
 """
 
 from __future__ import annotations
@@ -220,10 +225,70 @@ def latency_stages(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(c for c in columns if c in frame.columns and frame[c].notna().any())
 
 
+def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per turn: ``success`` (share of its trials without an error), ``ok_trials``,
+    the mean ``cost_usd`` over all its trials, and over its successful trials the mean quality,
+    tool_call_ok and each stage in ``stages``, and the WER ``edits`` and reference ``words``
+    summed (NA where it has none)."""
+    ok = frame["error"].isna()
+    scored = frame[ok & frame["reference_text"].notna()]
+    edits, words = turn_edits(
+        scored["reference_text"].astype(str).tolist(),
+        scored["user_transcript"].fillna("").astype(str).tolist(),
+    )
+    trials = frame.assign(_ok=ok.astype(float)).groupby("turn_id", sort=False)["_ok"]
+    turns = pd.DataFrame({"success": trials.mean(), "ok_trials": trials.sum()})
+    cost = frame["cost_usd"].astype("Float64").astype(float)
+    turns["cost_usd"] = cost.groupby(frame["turn_id"]).agg(lambda c: c.mean(skipna=False))
+    succeeded = frame[ok]
+    for column in ("quality", "tool_call_ok", *stages):
+        values = succeeded[column].astype("Float64").astype(float)
+        turns[column] = values.groupby(succeeded["turn_id"]).mean()
+    wer = pd.DataFrame({"turn_id": scored["turn_id"], "edits": edits, "words": words})
+    turns = turns.join(wer.groupby("turn_id").sum())
+    return turns.rename_axis("turn_id").reset_index()
+
+
+def _has_repeats(group: pd.DataFrame) -> bool:
+    return "trial" in group.columns and bool(group["turn_id"].duplicated().any())
+
+
+def _trial_mean_estimates(
+    group: pd.DataFrame, config: BootstrapConfig, stages: Sequence[str]
+) -> dict[str, Estimate]:
+    """The summary figures of a group with repeated trials, from its per-turn means."""
+    turns = per_turn(group, stages)
+    scored = turns[turns["words"].astype(float).fillna(0.0) > 0]
+    edits = np.asarray(scored["edits"], dtype=np.float64)
+    words = np.asarray(scored["words"], dtype=np.float64)
+    if len(words):
+        value, low, high, _ = bootstrap_estimate([edits, words], _ratio, config)
+        wer = Estimate(value, low, high, len(words))
+    else:
+        wer = Estimate.empty()
+    figures: dict[str, Estimate] = {
+        "turns": Estimate(len(turns), math.nan, math.nan, len(turns)),
+        "trials": Estimate(len(group), math.nan, math.nan, len(group)),
+        "errors": Estimate(int(group["error"].notna().sum()), math.nan, math.nan, len(group)),
+        "success_rate": mean_ci(turns["success"], config),
+        "wer": wer,
+        "quality": mean_ci(turns["quality"], config),
+        "tool_call_ok": mean_ci(turns["tool_call_ok"], config),
+        "cost_usd_per_turn": mean_ci(turns["cost_usd"], config),
+    }
+    for column in stages:
+        figures[f"{column}_p50"] = quantile_ci(turns[column], 0.5, config)
+        figures[f"{column}_p90"] = quantile_ci(turns[column], 0.9, config)
+    return figures
+
+
 def figure_estimates(
     group: pd.DataFrame, config: BootstrapConfig, stages: Sequence[str]
 ) -> dict[str, Estimate]:
-    """Every summary figure of one group of rows, each with its CI."""
+    """Every summary figure of one group of rows, each with its CI (per-turn means first when
+    the group holds repeated trials)."""
+    if _has_repeats(group):
+        return _trial_mean_estimates(group, config, stages)
     ok = group[group["error"].isna()]
     figures: dict[str, Estimate] = {
         "turns": Estimate(len(group), math.nan, math.nan, len(group)),
