@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Dataset
 from voicelab.errors import ConfigError, ResultsError
 from voicelab.execution.settings import run_settings_from_dict
-from voicelab.execution.trials import trial_conversation_id
+from voicelab.execution.trials import plan_trials, trial_conversation_id
 from voicelab.report import build_report, format_report
 from voicelab.run_folder import SUPERSEDED_FILE, load_run, load_run_info
 from voicelab.runner import RunOptions, run_dataset
@@ -196,3 +197,11 @@ async def test_the_ci_summary_counts_a_turn_once_however_many_trials(
     assert success["value"] == pytest.approx((1 / 3 + 5) / 6) and success["n"] == 6
     assert table.loc["stt_s_p50", "n"] == 6 and table.loc["stt_s_p50", "value"] == 0.3
     assert table.loc["wer", "value"] == 0.0 and table.loc["wer", "n"] == 6
+
+
+def test_a_conversation_id_that_clashes_with_a_trial_is_refused(tasks: Dataset) -> None:
+    clashing = replace(tasks.conversations[1], conversation_id=trial_conversation_id("alpha", 2))
+    dataset = replace(tasks, conversations=(tasks.conversations[0], clashing))
+    assert len(plan_trials(dataset, 2).conversations) == 4  # trial 2 is not run: no clash
+    with pytest.raises(ConfigError, match="'alpha~trial2' has the id trial 2 of 'alpha'"):
+        plan_trials(dataset, 3)

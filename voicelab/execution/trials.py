@@ -69,6 +69,18 @@ def _as_trial(conversation: Conversation, trial: int) -> Conversation:
 
 def plan_trials(dataset: Dataset, repeat: int, done: Collection[TrialKey] = ()) -> TrialPlan:
     """Each (conversation, trial) of ``repeat`` trials not in ``done``, trial by trial."""
+    ids = {c.conversation_id for c in dataset}
+    clash = next(
+        ((c.conversation_id, t) for t in range(1, repeat) for c in dataset
+         if trial_conversation_id(c.conversation_id, t) in ids),
+        None,
+    )  # fmt: skip
+    if clash is not None:
+        key = trial_conversation_id(*clash)
+        raise ConfigError(
+            f"dataset {dataset.name!r}: conversation {key!r} has the id trial {clash[1]} of "
+            f"{clash[0]!r} runs under; rename it to run {repeat} trials"
+        )
     conversations: list[Conversation] = []
     turns: dict[str, TrialTurn] = {}
     origins: dict[str, TrialKey] = {}
