@@ -26,6 +26,11 @@ def trial_conversation_id(conversation_id: str, trial: int) -> str:
     return conversation_id if trial == 0 else f"{conversation_id}~trial{trial}"
 
 
+def run_turn_id(conversation_id: str, turn_index: int, trial: int) -> str:
+    """The id a turn of a trial ran under, which names its audio file (``audio/<id>.wav``)."""
+    return f"{trial_conversation_id(conversation_id, trial)}#{turn_index}"
+
+
 def check_repeat(repeat: object, where: str) -> int:
     """``repeat`` (trials per conversation) checked: an integer >= 1."""
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
