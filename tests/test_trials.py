@@ -180,7 +180,7 @@ async def test_a_folder_written_before_trials_loads_as_trial_zero(
 
 @pytest.mark.parametrize("repeat", [0, -1, 1.5, True, "3"])
 def test_repeat_must_be_a_positive_integer(repeat: object) -> None:
-    with pytest.raises(ConfigError, match="repeat must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"run\.repeat must be an integer >= 1"):
         run_settings_from_dict({"repeat": repeat}, "exp.toml")
 
 

@@ -34,7 +34,9 @@ def run_turn_id(conversation_id: str, turn_index: int, trial: int) -> str:
 def check_repeat(repeat: object, where: str) -> int:
     """``repeat`` (trials per conversation) checked: an integer >= 1."""
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(f"{where}: repeat must be an integer >= 1 (--repeat k), not {repeat!r}")
+        raise ConfigError(
+            f"{where}: run.repeat must be an integer >= 1 (--repeat K), not {repeat!r}"
+        )
     return repeat
 
 
