@@ -210,7 +210,12 @@ def corpus_wer(frame: pd.DataFrame) -> float:
 
 def corpus_wer_ci(frame: pd.DataFrame, config: BootstrapConfig) -> Estimate:
     """Corpus WER of the table's scored turns, with a bootstrap CI from resampling turns."""
-    edits, words = wer_inputs(frame)
+    return wer_ci(*wer_inputs(frame), config)
+
+
+def wer_ci(edits: FloatArray, words: FloatArray, config: BootstrapConfig) -> Estimate:
+    """Corpus WER of per-turn (edits, reference words), turns without words left out, with a
+    bootstrap CI from resampling turns."""
     keep = words > 0
     edits, words = edits[keep], words[keep]
     if not len(words):
@@ -258,27 +263,33 @@ def _trial_mean_estimates(
 ) -> dict[str, Estimate]:
     """The summary figures of a group with repeated trials, from its per-turn means."""
     turns = per_turn(group, stages)
-    scored = turns[turns["words"].astype(float).fillna(0.0) > 0]
-    edits = np.asarray(scored["edits"], dtype=np.float64)
-    words = np.asarray(scored["words"], dtype=np.float64)
-    if len(words):
-        value, low, high, _ = bootstrap_estimate([edits, words], _ratio, config)
-        wer = Estimate(value, low, high, len(words))
-    else:
-        wer = Estimate.empty()
-    figures: dict[str, Estimate] = {
-        "turns": Estimate(len(turns), math.nan, math.nan, len(turns)),
-        "trials": Estimate(len(group), math.nan, math.nan, len(group)),
-        "errors": Estimate(int(group["error"].notna().sum()), math.nan, math.nan, len(group)),
+    edits, words = (np.asarray(turns[c].astype(float).fillna(0.0)) for c in ("edits", "words"))
+    return {
+        "turns": _count(len(turns)),
+        "trials": _count(len(group)),
+        "errors": _count(int(group["error"].notna().sum()), len(group)),
         "success_rate": mean_ci(turns["success"], config),
-        "wer": wer,
+        "wer": wer_ci(edits, words, config),
         "quality": mean_ci(turns["quality"], config),
         "tool_call_ok": mean_ci(turns["tool_call_ok"], config),
         "cost_usd_per_turn": mean_ci(turns["cost_usd"], config),
+        **_stage_estimates(turns, stages, config),
     }
+
+
+def _count(value: int, of: int | None = None) -> Estimate:
+    """A count: no interval; ``of`` rows behind it (the count itself by default)."""
+    return Estimate(value, math.nan, math.nan, value if of is None else of)
+
+
+def _stage_estimates(
+    rows: pd.DataFrame, stages: Sequence[str], config: BootstrapConfig
+) -> dict[str, Estimate]:
+    """Median and p90 of each latency stage in ``stages`` with their CIs."""
+    figures = {}
     for column in stages:
-        figures[f"{column}_p50"] = quantile_ci(turns[column], 0.5, config)
-        figures[f"{column}_p90"] = quantile_ci(turns[column], 0.9, config)
+        figures[f"{column}_p50"] = quantile_ci(rows[column], 0.5, config)
+        figures[f"{column}_p90"] = quantile_ci(rows[column], 0.9, config)
     return figures
 
 
@@ -290,19 +301,16 @@ def figure_estimates(
     if _has_repeats(group):
         return _trial_mean_estimates(group, config, stages)
     ok = group[group["error"].isna()]
-    figures: dict[str, Estimate] = {
-        "turns": Estimate(len(group), math.nan, math.nan, len(group)),
-        "errors": Estimate(int(group["error"].notna().sum()), math.nan, math.nan, len(group)),
+    return {
+        "turns": _count(len(group)),
+        "errors": _count(int(group["error"].notna().sum()), len(group)),
         "success_rate": rate_ci(group["error"].isna(), config),
         "wer": corpus_wer_ci(group, config),
         "quality": mean_ci(ok["quality"], config),
         "tool_call_ok": rate_ci(ok["tool_call_ok"], config),
         "cost_usd_per_turn": mean_ci(group["cost_usd"], config),
+        **_stage_estimates(ok, stages, config),
     }
-    for column in stages:
-        figures[f"{column}_p50"] = quantile_ci(ok[column], 0.5, config)
-        figures[f"{column}_p90"] = quantile_ci(ok[column], 0.9, config)
-    return figures
 
 
 def summarize_ci(
