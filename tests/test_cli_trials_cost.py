@@ -51,6 +51,7 @@ def test_a_repeated_projected_realtime_run_and_its_report(
         "--price-as", "realtime=gpt-realtime-2.1-mini", "--out", str(out),
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
+    assert "pass_hat_k" in run.stdout  # the run's own summary shows the trials
     frame = load_run(out)
     assert len(frame) == 4 and sorted(frame["trial"].unique()) == [0, 1]
     info = load_run_info(out)
