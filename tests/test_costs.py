@@ -16,9 +16,10 @@ from voicelab.costs import cost_summary, reprice, run_pricing
 from voicelab.datasets.types import Conversation, Dataset, Turn
 from voicelab.errors import ConfigError
 from voicelab.execution.trials import trial_conversation_id
-from voicelab.metrics.cost import load_price_table
+from voicelab.metrics.cost import STAND_IN_BACKENDS, load_price_table, run_pricing_for
 from voicelab.run_folder import load_run, load_run_info
 from voicelab.runner import RunOptions, run_dataset
+from voicelab.server.state import BACKENDS
 from voicelab.testing import ScriptedPipeline
 
 COST_COLUMNS = ["cost_usd", "cost_basis"]
@@ -138,7 +139,6 @@ def test_usage_a_projection_cannot_price_is_na(run_folder: Path) -> None:
     [
         ("gpt-4o-transcribe,gpt-4o", "give STT,LLM,TTS models"),
         ("realtime=gpt-realtime", "the run's components are stt, llm, tts"),
-        ("stt=gpt-4o-transcribe,llm=gpt-4o", "name each once"),
         ("gpt-4o-transcribe,no-such-model,gpt-4o-mini-tts", "no price for no-such-model"),
     ],
 )
@@ -167,3 +167,28 @@ def test_report_cli_reprices_and_labels_the_projection(run_folder: Path, tmp_pat
     refused = report("--prices", str(bad))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.startswith(f"voicelab: error: {bad}: model 'gpt-4o'")
+
+
+def test_a_projection_may_name_some_components_and_the_label_shows_all(run_folder: Path) -> None:
+    table = load_price_table()
+    pricing = run_pricing(load_run_info(run_folder), table, "llm=gpt-4o", "run")
+    assert pricing.basis == (
+        f"projection: local/scripted, gpt-4o, local/scripted, prices as of {table.as_of}"
+    )
+    projected = reprice(load_run(run_folder), pricing)
+    ok = projected[projected["error"].isna()]
+    rates = table.models["gpt-4o"]  # 10 input and 5 output tokens a turn; STT and TTS stay local
+    expected = (
+        10 * rates["text_input_per_1m_tokens"] + 5 * rates["text_output_per_1m_tokens"]
+    ) / 1e6
+    assert ok["cost_usd"].tolist() == pytest.approx([expected] * len(ok))
+
+
+def test_a_stand_in_server_is_priced_as_a_projection() -> None:
+    labels = {b.label for b in BACKENDS.values()} | {b.realtime_label for b in BACKENDS.values()}
+    assert set(STAND_IN_BACKENDS) == labels  # every label voicelab's own server answers with
+    table = load_price_table()
+    models = {"realtime": "gpt-realtime"}
+    assert run_pricing_for(models, "openai", table, None).basis.startswith("prices as of")
+    served = run_pricing_for(models, "local-cascade", table, None)
+    assert served.projection and served.basis.startswith("projection: gpt-realtime")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ from voicelab.datasets import load_dataset
 from voicelab.datasets.types import Dataset
 from voicelab.errors import ConfigError, ResultsError
 from voicelab.execution.settings import run_settings_from_dict
-from voicelab.execution.trials import trial_conversation_id
+from voicelab.execution.trials import plan_trials, trial_conversation_id
 from voicelab.report import build_report, format_report
 from voicelab.run_folder import SUPERSEDED_FILE, load_run, load_run_info
 from voicelab.runner import RunOptions, run_dataset
+from voicelab.stats import summarize_ci
 from voicelab.testing import ScriptedCrash, ScriptedPipeline
 from voicelab.trials import pass_at_k, pass_hat_k, trial_summary, turn_succeeded
 
@@ -178,5 +180,28 @@ async def test_a_folder_written_before_trials_loads_as_trial_zero(
 
 @pytest.mark.parametrize("repeat", [0, -1, 1.5, True, "3"])
 def test_repeat_must_be_a_positive_integer(repeat: object) -> None:
-    with pytest.raises(ConfigError, match="repeat must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"run\.repeat must be an integer >= 1"):
         run_settings_from_dict({"repeat": repeat}, "exp.toml")
+
+
+async def test_the_ci_summary_counts_a_turn_once_however_many_trials(
+    tasks: Dataset, tmp_path: Path
+) -> None:
+    pipeline = ScriptedPipeline(fail_turns=frozenset({_turn("alpha", 1), _turn("alpha", 2)}))
+    frame = await run_dataset(pipeline, tasks, tmp_path / "run", options=RunOptions(repeat=3))
+    table = summarize_ci(frame).set_index("figure")
+    assert table.loc["turns", "value"] == tasks.num_turns == 6
+    assert table.loc["trials", "value"] == 18 and table.loc["errors", "value"] == 2
+    # alpha#0 succeeded in 1 of its 3 trials, the 5 other turns in all of theirs
+    success = table.loc["success_rate"]
+    assert success["value"] == pytest.approx((1 / 3 + 5) / 6) and success["n"] == 6
+    assert table.loc["stt_s_p50", "n"] == 6 and table.loc["stt_s_p50", "value"] == 0.3
+    assert table.loc["wer", "value"] == 0.0 and table.loc["wer", "n"] == 6
+
+
+def test_a_conversation_id_that_clashes_with_a_trial_is_refused(tasks: Dataset) -> None:
+    clashing = replace(tasks.conversations[1], conversation_id=trial_conversation_id("alpha", 2))
+    dataset = replace(tasks, conversations=(tasks.conversations[0], clashing))
+    assert len(plan_trials(dataset, 2).conversations) == 4  # trial 2 is not run: no clash
+    with pytest.raises(ConfigError, match="'alpha~trial2' has the id trial 2 of 'alpha'"):
+        plan_trials(dataset, 3)

@@ -13,6 +13,7 @@ from voicelab.calibration import (
     calibration_pairs,
     floor_delay_s,
 )
+from voicelab.costs import cost_summary, reprice
 from voicelab.datasets import (
     Condition,
     Conversation,
@@ -69,6 +70,7 @@ from voicelab.runner import RunOptions, run_dataset
 from voicelab.speech_check import has_speech
 from voicelab.stats import BootstrapConfig, summarize_ci
 from voicelab.timeline import Event, Timeline
+from voicelab.trials import pass_at_k, pass_hat_k, trial_summary, turn_succeeded
 from voicelab.turn_result import ToolCall, TurnResult, Usage
 
 if TYPE_CHECKING:
@@ -147,6 +149,7 @@ __all__ = [
     "build_pipeline",
     "calibration_pairs",
     "compare_runs",
+    "cost_summary",
     "error_rates",
     "floor_delay_s",
     "has_speech",
@@ -159,9 +162,14 @@ __all__ = [
     "load_run",
     "normalize_english",
     "open_execution",
+    "pass_at_k",
+    "pass_hat_k",
+    "reprice",
     "resample",
     "run_dataset",
     "save_audio",
     "summarize",
     "summarize_ci",
+    "trial_summary",
+    "turn_succeeded",
 ]

@@ -285,6 +285,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     progress.close()
     print(format_summary(summarize(frame)))
+    _print_trials(frame)  # trials-cost
     return 0
 
 
@@ -320,6 +321,15 @@ def _repriced(args: argparse.Namespace, frames: list[pd.DataFrame]) -> list[pd.D
         reprice(frame, run_pricing(load_run_info(run), table, args.price_as, str(run)))
         for run, frame in zip(args.runs, frames, strict=True)
     ]
+
+
+def _print_trials(frame: pd.DataFrame) -> None:
+    """pass^k, pass@k and flakiness, when a conversation ran more than once."""
+    from voicelab.report import format_trials
+    from voicelab.trials import has_trials, trial_summary
+
+    if has_trials(frame):
+        print(format_trials(trial_summary(frame)))
 
 
 # --- end trials-cost ---

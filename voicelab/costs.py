@@ -18,7 +18,7 @@ import pandas as pd
 
 from voicelab.errors import ResultsError
 from voicelab.grouping import GroupKey, iter_groups
-from voicelab.metrics.cost import PriceTable, Pricing, projected_pricing
+from voicelab.metrics.cost import PriceTable, Pricing, run_pricing_for
 from voicelab.trials import task_outcomes
 from voicelab.turn_result import Usage
 
@@ -53,11 +53,10 @@ def run_models(info: Mapping[str, Any], where: str) -> dict[str, str]:
 def run_pricing(
     info: Mapping[str, Any], table: PriceTable, price_as: str | None, where: str
 ) -> Pricing:
-    """How to price a run recorded in ``info``: its own models, or ``price_as``'s (projection)."""
-    models = run_models(info, where)
-    if price_as:
-        return projected_pricing(price_as, models, table)
-    return Pricing(table, models)
+    """How to price a run recorded in ``info`` (its ``run.json``): its own models, or a
+    projection (``price_as``'s models, or a stand-in server's)."""
+    backend = (info.get("pipeline_config") or {}).get("backend")
+    return run_pricing_for(run_models(info, where), backend, table, price_as)
 
 
 def reprice(frame: pd.DataFrame, pricing: Pricing) -> pd.DataFrame:

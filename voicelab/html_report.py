@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from voicelab.errors import ResultsError
+from voicelab.execution.trials import run_turn_id
 from voicelab.report import (
     RunsReport,
     ci_columns,
@@ -155,10 +156,11 @@ def _audio_section(run: ReportRun, *, open_: bool) -> str:
     for row in run.frame.to_dict("records"):
         v2v = row["voice_to_voice_s"]
         latency = "-" if is_missing(v2v) else f"{float(v2v):.3f}"
-        wav = audio / f"{row['turn_id']}.wav"
+        ran_as = run_turn_id(row["conversation_id"], row["turn_index"], row["trial"])
+        wav = audio / f"{ran_as}.wav"
         said = row["agent_text"] if is_missing(row["error"]) else f"error: {row['error']}"
         parts.append(
-            f'<tr><td class="text">{html.escape(str(row["turn_id"]))}</td>'
+            f'<tr><td class="text">{html.escape(ran_as)}</td>'
             f"{_text_cell(row['reference_text'])}{_text_cell(row['user_transcript'])}"
             f"{_text_cell(said)}<td>{latency}</td>"
             f"<td>{_player(wav, 'turn')}</td></tr>"

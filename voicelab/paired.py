@@ -35,8 +35,7 @@ from voicelab.stats import (
     Statistic,
     bootstrap_estimate,
     latency_stages,
-    row_languages,
-    turn_edits,
+    per_turn,
 )
 
 WILCOXON = "wilcoxon signed-rank"
@@ -101,28 +100,6 @@ def _check_one_run(frame: pd.DataFrame, side: str) -> None:
             f"run {side} holds turn {duplicated[0]} more than once ({len(duplicated)} such turns): "
             "compare one run per side"
         )
-
-
-def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per turn of a run: ``success`` (share of its trials without an error),
-    ``ok_trials``, and over its successful trials the mean quality, tool_call_ok and each stage
-    in ``stages``, and the WER ``edits`` and reference ``words`` summed."""
-    ok = frame["error"].isna()
-    scored = frame[ok & frame["reference_text"].notna()]
-    edits, words = turn_edits(
-        scored["reference_text"].astype(str).tolist(),
-        scored["user_transcript"].fillna("").astype(str).tolist(),
-        row_languages(scored),
-    )
-    trials = frame.assign(_ok=ok.astype(float)).groupby("turn_id", sort=False)["_ok"]
-    turns = pd.DataFrame({"success": trials.mean(), "ok_trials": trials.sum()})
-    succeeded = frame[ok]
-    for column in ("quality", "tool_call_ok", *stages):
-        values = succeeded[column].astype("Float64").astype(float)
-        turns[column] = values.groupby(succeeded["turn_id"]).mean()
-    wer = pd.DataFrame({"turn_id": scored["turn_id"], "edits": edits, "words": words})
-    turns = turns.join(wer.groupby("turn_id").sum())
-    return turns.rename_axis("turn_id").reset_index()
 
 
 def _no_data(name: str, test: str) -> PairedFigure:

@@ -179,8 +179,9 @@ _COST_COLUMNS = [
     Column(
         "cost_basis",
         "string",
-        "what cost_usd is: 'prices as of DATE' (the run's models), or 'projection: MODELS, "
-        "prices as of DATE' (the usage priced as if it ran on the named models)",
+        "what cost_usd is: 'prices as of DATE' (what the run's models cost), or 'projection: "
+        "MODELS, prices as of DATE' (the usage priced on models that did not run: --price-as, "
+        "or voicelab's own server answering for them)",
     ),
 ]
 

@@ -30,7 +30,7 @@ from voicelab.execution.retry import RetryPolicy
 from voicelab.execution.settings import run_settings_record
 from voicelab.execution.trials import TrialPlan, TrialTurn, plan_trials
 from voicelab.experiment import RUN_INFO_KEY, Experiment
-from voicelab.metrics.cost import PriceTable, Pricing, load_price_table, projected_pricing
+from voicelab.metrics.cost import PriceTable, load_price_table, run_pricing_for
 from voicelab.pipelines.base import Pipeline
 from voicelab.progress import ProgressReporter
 from voicelab.rate_limits import RateLimits, rate_limited
@@ -94,10 +94,7 @@ class _Run:
         self.description = redact_config(dict(pipeline.describe()), options.secrets)
         self.hash = config_hash(self.description)
         self.models = dict(pipeline.models())  # resolved once: the rows price with it
-        self.pricing = (
-            projected_pricing(price_as, self.models, prices) if price_as
-            else Pricing(prices, self.models)
-        )  # fmt: skip
+        self.pricing = run_pricing_for(self.models, pipeline.backend, prices, price_as)
         self.plan = TrialPlan((), {}, {})
         """The (conversation, trial) pairs to run, set once the folder is claimed."""
         self.run_fields = {

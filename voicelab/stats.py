@@ -10,6 +10,11 @@ imported inside the functions that need it: ``import voicelab`` stays light.
   honest at 0 % and 100 % where a bootstrap collapses to a point.
 - Corpus WER (all edits / all reference words): bootstrap over turns, each turn carrying its
   edit count and reference length together.
+
+Repeated trials (``voicelab run --repeat k``): a group where some turn ran more than once is
+first reduced to one row per turn (``per_turn``: the share of its trials that succeeded, and
+means over them), so that the trials of a turn, which are not independent, count once and every
+interval resamples turns. ``turns`` is then the number of distinct turns and ``trials`` the rows.
 """
 
 from __future__ import annotations
@@ -219,7 +224,12 @@ def corpus_wer(frame: pd.DataFrame) -> float:
 
 def corpus_wer_ci(frame: pd.DataFrame, config: BootstrapConfig) -> Estimate:
     """Corpus WER of the table's scored turns, with a bootstrap CI from resampling turns."""
-    edits, words = wer_inputs(frame)
+    return wer_ci(*wer_inputs(frame), config)
+
+
+def wer_ci(edits: FloatArray, words: FloatArray, config: BootstrapConfig) -> Estimate:
+    """Corpus WER of per-turn (edits, reference words), turns without words left out, with a
+    bootstrap CI from resampling turns."""
     keep = words > 0
     edits, words = edits[keep], words[keep]
     if not len(words):
@@ -234,29 +244,102 @@ def latency_stages(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(c for c in columns if c in frame.columns and frame[c].notna().any())
 
 
+def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per turn: ``success`` (share of its trials without an error), ``ok_trials``,
+    the mean ``cost_usd`` over all its trials, and over its successful trials the mean quality,
+    tool_call_ok and each stage in ``stages``, and the WER ``edits`` and reference ``words``
+    summed (NA where it has none)."""
+    ok = frame["error"].isna()
+    scored = frame[ok & frame["reference_text"].notna()]
+    edits, words = turn_edits(
+        scored["reference_text"].astype(str).tolist(),
+        scored["user_transcript"].fillna("").astype(str).tolist(),
+        row_languages(scored),
+    )
+    trials = frame.assign(_ok=ok.astype(float)).groupby("turn_id", sort=False)["_ok"]
+    turns = pd.DataFrame({"success": trials.mean(), "ok_trials": trials.sum()})
+    cost = frame["cost_usd"].astype("Float64").astype(float)
+    turns["cost_usd"] = cost.groupby(frame["turn_id"]).agg(lambda c: c.mean(skipna=False))
+    succeeded = frame[ok]
+    for column in ("quality", "tool_call_ok", *stages):
+        values = succeeded[column].astype("Float64").astype(float)
+        turns[column] = values.groupby(succeeded["turn_id"]).mean()
+    wer = pd.DataFrame({"turn_id": scored["turn_id"], "edits": edits, "words": words})
+    turns = turns.join(wer.groupby("turn_id").sum())
+    return turns.rename_axis("turn_id").reset_index()
+
+
+def _has_repeats(group: pd.DataFrame) -> bool:
+    return "trial" in group.columns and bool(group["turn_id"].duplicated().any())
+
+
+def _trial_mean_estimates(
+    group: pd.DataFrame, config: BootstrapConfig, stages: Sequence[str]
+) -> dict[str, Estimate]:
+    """The summary figures of a group with repeated trials, from its per-turn means."""
+    turns = per_turn(group, stages)
+    edits, words = (np.asarray(turns[c].astype(float).fillna(0.0)) for c in ("edits", "words"))
+    return {
+        "turns": _count(len(turns)),
+        "trials": _count(len(group)),
+        "errors": _count(int(group["error"].notna().sum()), len(group)),
+        "success_rate": mean_ci(turns["success"], config),
+        "wer": wer_ci(edits, words, config),
+        "quality": mean_ci(turns["quality"], config),
+        "tool_call_ok": mean_ci(turns["tool_call_ok"], config),
+        "cost_usd_per_turn": mean_ci(turns["cost_usd"], config),
+        **_stage_estimates(turns, stages, config),
+    }
+
+
+def _count(value: int, of: int | None = None) -> Estimate:
+    """A count: no interval; ``of`` rows behind it (the count itself by default)."""
+    return Estimate(value, math.nan, math.nan, value if of is None else of)
+
+
+def _stage_estimates(
+    rows: pd.DataFrame, stages: Sequence[str], config: BootstrapConfig
+) -> dict[str, Estimate]:
+    """Median and p90 of each latency stage in ``stages`` with their CIs."""
+    figures = {}
+    for column in stages:
+        figures[f"{column}_p50"] = quantile_ci(rows[column], 0.5, config)
+        figures[f"{column}_p90"] = quantile_ci(rows[column], 0.9, config)
+    return figures
+
+
 def figure_estimates(
     group: pd.DataFrame, config: BootstrapConfig, stages: Sequence[str]
 ) -> dict[str, Estimate]:
-    """Every summary figure of one group of rows, each with its CI."""
+    """Every summary figure of one group of rows, each with its CI (per-turn means first when
+    the group holds repeated trials)."""
+    if _has_repeats(group):
+        return _trial_mean_estimates(group, config, stages)
     ok = group[group["error"].isna()]
-    figures: dict[str, Estimate] = {
-        "turns": Estimate(len(group), math.nan, math.nan, len(group)),
-        "errors": Estimate(int(group["error"].notna().sum()), math.nan, math.nan, len(group)),
+    return {
+        "turns": _count(len(group)),
+        "errors": _count(int(group["error"].notna().sum()), len(group)),
         "success_rate": rate_ci(group["error"].isna(), config),
         "wer": corpus_wer_ci(group, config),
         "quality": mean_ci(ok["quality"], config),
         "tool_call_ok": rate_ci(ok["tool_call_ok"], config),
         "cost_usd_per_turn": mean_ci(group["cost_usd"], config),
+        **_evaluation_estimates(ok, group, config),
+        **_stage_estimates(ok, stages, config),
     }
+
+
+def _evaluation_estimates(
+    ok: pd.DataFrame, group: pd.DataFrame, config: BootstrapConfig
+) -> dict[str, Estimate]:
+    """The judge's mean score and the mean agent_wer, only where a judge or agent_wer ran."""
+    figures = {}
     for figure, values in (
         ("judge_score", ok["judge_score"]),
         ("agent_wer_mean", group["agent_wer"]),
     ):
-        if values.notna().any():  # evaluators: only where a judge or agent_wer ran
+        if values.notna().any():
             figures[figure] = mean_ci(values, config)
-    for column in stages:
-        figures[f"{column}_p50"] = quantile_ci(ok[column], 0.5, config)
-        figures[f"{column}_p90"] = quantile_ci(ok[column], 0.9, config)
     return figures
 
 

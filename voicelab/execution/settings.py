@@ -55,7 +55,7 @@ def run_settings_from_dict(data: Mapping[str, Any], where: str) -> dict[str, Any
     if "rate_limits" in data:
         fields["rate_limits"] = rate_limits_from_dict(data["rate_limits"], where)
     if "repeat" in data:
-        fields["repeat"] = check_repeat(data["repeat"], f"{where}: run")
+        fields["repeat"] = check_repeat(data["repeat"], where)
     return fields
 
 

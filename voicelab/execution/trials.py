@@ -26,10 +26,17 @@ def trial_conversation_id(conversation_id: str, trial: int) -> str:
     return conversation_id if trial == 0 else f"{conversation_id}~trial{trial}"
 
 
+def run_turn_id(conversation_id: str, turn_index: int, trial: int) -> str:
+    """The id a turn of a trial ran under, which names its audio file (``audio/<id>.wav``)."""
+    return f"{trial_conversation_id(conversation_id, trial)}#{turn_index}"
+
+
 def check_repeat(repeat: object, where: str) -> int:
     """``repeat`` (trials per conversation) checked: an integer >= 1."""
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ConfigError(f"{where}: repeat must be an integer >= 1 (--repeat k), not {repeat!r}")
+        raise ConfigError(
+            f"{where}: run.repeat must be an integer >= 1 (--repeat K), not {repeat!r}"
+        )
     return repeat
 
 
@@ -69,6 +76,18 @@ def _as_trial(conversation: Conversation, trial: int) -> Conversation:
 
 def plan_trials(dataset: Dataset, repeat: int, done: Collection[TrialKey] = ()) -> TrialPlan:
     """Each (conversation, trial) of ``repeat`` trials not in ``done``, trial by trial."""
+    ids = {c.conversation_id for c in dataset}
+    clash = next(
+        ((c.conversation_id, t) for t in range(1, repeat) for c in dataset
+         if trial_conversation_id(c.conversation_id, t) in ids),
+        None,
+    )  # fmt: skip
+    if clash is not None:
+        key = trial_conversation_id(*clash)
+        raise ConfigError(
+            f"dataset {dataset.name!r}: conversation {key!r} has the id trial {clash[1]} of "
+            f"{clash[0]!r} runs under; rename it to run {repeat} trials"
+        )
     conversations: list[Conversation] = []
     turns: dict[str, TrialTurn] = {}
     origins: dict[str, TrialKey] = {}

@@ -205,19 +205,36 @@ def _named_components(spec: str) -> dict[str, str]:
     )
 
 
-def projected_pricing(spec: str, run_models: Mapping[str, str], table: PriceTable) -> Pricing:
-    """``--price-as SPEC`` for a run whose components are ``run_models``: a projection.
+STAND_IN_BACKENDS = ("local-server", "local-cascade", "synthetic")
+"""Backends of voicelab's own server (``voicelab.server.state``): they answer for OpenAI model
+names with local models or none, so pricing those names is a projection, not what was paid."""
 
-    ``SPEC`` is ``STT,LLM,TTS`` (a chained pipeline) or ``COMPONENT=MODEL,...``
-    (``realtime=gpt-realtime``); every component of the run is named once, on a priced model.
+
+def run_pricing_for(
+    models: Mapping[str, str], backend: str | None, table: PriceTable, price_as: str | None
+) -> Pricing:
+    """How a run's usage is priced: its own models (actual cost), or a projection when
+    ``price_as`` names other models or a stand-in backend served the named ones."""
+    if price_as or backend in STAND_IN_BACKENDS:
+        return projected_pricing(price_as, models, table)
+    return Pricing(table, dict(models))
+
+
+def projected_pricing(
+    spec: str | None, run_models: Mapping[str, str], table: PriceTable
+) -> Pricing:
+    """The run's usage priced as a projection: on ``spec``'s models (``--price-as``), or on the
+    run's own model names when no spec is given (a stand-in server answered for them).
+
+    ``spec`` is ``STT,LLM,TTS`` (a chained pipeline) or ``COMPONENT=MODEL,...``
+    (``realtime=gpt-realtime``); components it does not name keep the run's model.
     """
-    named = _named_components(spec)
+    named = _named_components(spec) if spec else {}
     unknown = sorted(set(named) - set(run_models))
-    missing = [c for c in run_models if c not in named]
-    if unknown or missing:
+    if unknown:
         raise ConfigError(
-            f"--price-as {spec!r}: the run's components are {', '.join(run_models)}; name each "
-            f"once (as {','.join(f'{c}=MODEL' for c in run_models)})"
+            f"--price-as {spec!r}: the run's components are {', '.join(run_models)}; name "
+            f"them as {','.join(f'{c}=MODEL' for c in run_models)}"
         )
     unpriced = [m for m in named.values() if table.rates(m) is None]
     if unpriced:
@@ -225,4 +242,4 @@ def projected_pricing(spec: str, run_models: Mapping[str, str], table: PriceTabl
             f"--price-as {spec!r}: no price for {', '.join(unpriced)} in the price table "
             f"({table.source}); add it with --prices FILE"
         )
-    return Pricing(table, {c: named[c] for c in run_models}, projection=True)
+    return Pricing(table, {c: named.get(c, m) for c, m in run_models.items()}, projection=True)
