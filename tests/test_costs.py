@@ -22,7 +22,7 @@ from voicelab.runner import RunOptions, run_dataset
 from voicelab.server.state import BACKENDS
 from voicelab.testing import ScriptedPipeline
 
-COST_COLUMNS = ["cost_usd", "cost_basis"]
+COST_COLUMNS = ["cost_usd", "cost_basis", "judge_cost_usd"]
 # Every component of the scripted pipeline runs "local/scripted". This table prices it
 # (no free "local/" prefix here), so each row's stored usage has a known cost.
 LOCAL_PRICED = """
@@ -80,6 +80,25 @@ def test_repricing_changes_only_the_cost_columns(run_folder: Path, tmp_path: Pat
     priced = repriced[repriced["error"].isna()]
     assert priced["cost_usd"].tolist() == pytest.approx([SCRIPTED_TURN_USD] * len(priced))
     assert (repriced["cost_basis"] == "prices as of 2031-02-03").all()
+
+
+def test_repricing_reprices_the_judges_stored_tokens_too(run_folder: Path, tmp_path: Path) -> None:
+    # a row judged by "local/scripted" with 1M input and 0.5M output tokens, priced at the
+    # shipped table (free); the new table prices them at 1.0 + 0.5 * 2.0 = 2.0 USD
+    frame = load_run(run_folder).assign(
+        judge_model=pd.array(["local/scripted"] * 8, dtype="string"),
+        judge_input_tokens=pd.array([1_000_000] * 8, dtype="Int64"),
+        judge_output_tokens=pd.array([500_000] * 4 + [None] * 4, dtype="Int64"),
+        judge_cost_usd=pd.array([0.0] * 4 + [None] * 4, dtype="Float64"),
+    )
+    prices = tmp_path / "prices.toml"
+    prices.write_text(LOCAL_PRICED)
+    info = load_run_info(run_folder)
+    repriced = reprice(frame, run_pricing(info, load_price_table(prices), None, "run"))
+    assert repriced["judge_cost_usd"].tolist()[:4] == pytest.approx([2.0] * 4)
+    assert repriced["judge_cost_usd"].isna().tolist() == [False] * 4 + [True] * 4
+    unjudged = reprice(load_run(run_folder), run_pricing(info, load_price_table(prices), None, "r"))
+    assert unjudged["judge_cost_usd"].isna().all()
 
 
 def test_cost_per_turn_per_1k_and_per_successful_task(run_folder: Path, tmp_path: Path) -> None:

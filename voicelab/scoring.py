@@ -7,17 +7,16 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
-from voicelab.metrics.cost import PriceTable, Pricing, turn_cost_usd
+from voicelab.metrics.cost import PriceTable, Pricing, judge_cost_usd
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
 from voicelab.redact import redact_text
 from voicelab.results import COLUMN_NAMES, check_row
-from voicelab.turn_result import TurnResult, Usage
+from voicelab.turn_result import TurnResult
 
 if TYPE_CHECKING:
     from voicelab.evaluation.evaluator import TurnEvaluation
-    from voicelab.evaluation.judge import JudgeOutcome
 
 
 def build_row(
@@ -145,7 +144,11 @@ def evaluation_fields(
         "judge_rationale": verdict.rationale if verdict else None,
         "judge_input_tokens": judged.input_tokens if judged else None,
         "judge_output_tokens": judged.output_tokens if judged else None,
-        "judge_cost_usd": _judge_cost_usd(judged, prices) if judged else None,
+        "judge_cost_usd": (
+            judge_cost_usd(judged.model, judged.input_tokens, judged.output_tokens, prices)
+            if judged
+            else None
+        ),
         "judge_error": _error_text(judged.error if judged else None, secrets),
         "judge_error_type": type(judged.error).__name__ if judged and judged.error else None,
         "agent_transcript": transcript,
@@ -156,14 +159,6 @@ def evaluation_fields(
         ),
         "agent_transcript_error": _error_text(heard.error if heard else None, secrets),
     }
-
-
-def _judge_cost_usd(judged: JudgeOutcome, prices: PriceTable) -> float | None:
-    """The judge's cost, priced as text tokens of its model; None when its tokens are unknown."""
-    if judged.input_tokens is None or judged.output_tokens is None:
-        return None
-    usage = Usage(llm_input_tokens=judged.input_tokens, llm_output_tokens=judged.output_tokens)
-    return turn_cost_usd(usage, {"llm": judged.model}, prices)
 
 
 def _error_text(error: Exception | None, secrets: Iterable[str]) -> str | None:

@@ -166,6 +166,16 @@ def turn_cost_usd(usage: Usage, models: Mapping[str, str], table: PriceTable) ->
     return total
 
 
+def judge_cost_usd(
+    model: str, input_tokens: int | None, output_tokens: int | None, table: PriceTable
+) -> float | None:
+    """A judge's cost: its tokens priced as text of its model; None when they are unknown."""
+    if input_tokens is None or output_tokens is None:
+        return None
+    usage = Usage(llm_input_tokens=input_tokens, llm_output_tokens=output_tokens)
+    return turn_cost_usd(usage, {"llm": model}, table)
+
+
 @dataclass(frozen=True)
 class Pricing:
     """How a run's usage is priced: the table, the model each component is priced as, and
