@@ -53,7 +53,8 @@ def _audio_name(turn: Turn, taken: set[str]) -> str:
 
 
 def turn_record(turn: Turn, audio: str) -> dict[str, Any]:
-    """A manifest line for ``turn`` with its audio at ``audio``: every reference and tag."""
+    """A manifest line for ``turn`` with its audio at ``audio``: every reference, tag and its
+    language."""
     record: dict[str, Any] = {
         **turn.tags,
         "audio": audio,
@@ -62,6 +63,8 @@ def turn_record(turn: Turn, audio: str) -> dict[str, Any]:
     }
     if turn.reference_text is not None:
         record["text"] = turn.reference_text
+    if turn.language is not None:  # it chooses the normaliser the turn's WER is scored with
+        record["language"] = turn.language
     if turn.expected_keywords:
         record["expected_keywords"] = list(turn.expected_keywords)
     if turn.expected_regex is not None:
