@@ -205,3 +205,20 @@ def test_a_conversation_id_that_clashes_with_a_trial_is_refused(tasks: Dataset) 
     assert len(plan_trials(dataset, 2).conversations) == 4  # trial 2 is not run: no clash
     with pytest.raises(ConfigError, match="'alpha~trial2' has the id trial 2 of 'alpha'"):
         plan_trials(dataset, 3)
+
+
+async def test_runs_tabled_together_keep_their_trials_apart(tasks: Dataset, tmp_path: Path) -> None:
+    # two one-trial runs of one pipeline: a task's trial 0 of run A and of run B are two
+    # trials, not one trial of twice the turns (alpha fails in run B only)
+    first = await run_dataset(ScriptedPipeline(), tasks, tmp_path / "a")
+    failing = ScriptedPipeline(fail_turns=frozenset({_turn("alpha", 0, 1)}))
+    second = await run_dataset(failing, tasks, tmp_path / "b")
+    both = pd.concat([first, second], ignore_index=True)
+    summary = trial_summary(both).loc["scripted"]
+    assert (summary["tasks"], summary["k"], summary["trials_max"]) == (3, 2, 2)
+    assert summary["pass_hat_k"] == pytest.approx((0 + 1 + 1) / 3)  # alpha c=1 of n=2
+    assert summary["pass_at_k"] == pytest.approx(1.0)
+    assert summary["flaky_rate"] == pytest.approx(1 / 3)
+    assert summary["partial_trials"] == 0
+    costs = build_report([both]).costs
+    assert costs is not None and costs.loc["scripted", "successful_tasks"] == 3 + 2

@@ -1,9 +1,10 @@
 """Repeated trials of tasks: pass^k, pass@k and flakiness per pipeline.
 
 A **task** is one conversation of the dataset; a **trial** is one run of it (``voicelab run
---repeat k``, the ``trial`` column). A trial **succeeds** when every one of its turns ran
-without an error and passed all of its quality checks (``answer_ok`` and ``tool_call_ok``,
-where the turn has them): ``turn_succeeded`` is that rule, the one place it is defined.
+--repeat k``, the ``trial`` column; runs tabled together each add their own trials). A trial
+**succeeds** when every one of its turns ran without an error and passed all of its quality
+checks (``answer_ok`` and ``tool_call_ok``, where the turn has them): ``turn_succeeded`` is that
+rule, the one place it is defined.
 
 With ``c`` successes in ``n >= k`` trials of a task, the unbiased estimators (Chen et al. 2021
 for pass@k; τ-bench for pass^k) are::
@@ -25,7 +26,10 @@ import pandas as pd
 from voicelab.errors import ResultsError
 from voicelab.grouping import iter_groups
 
-TASK_COLUMNS = ("conversation_id", "trial")
+TASK_COLUMNS = ("dataset", "conversation_id")
+"""What a task is: a conversation of a dataset (a conditioned copy is another dataset)."""
+TRIAL_COLUMNS = ("run_id", "trial")
+"""What tells a task's trials apart: several runs tabled together each bring their own."""
 
 
 def turn_succeeded(frame: pd.DataFrame) -> pd.Series:
@@ -39,11 +43,14 @@ def turn_succeeded(frame: pd.DataFrame) -> pd.Series:
 def task_outcomes(frame: pd.DataFrame, by: Sequence[str] = ("pipeline",)) -> pd.DataFrame:
     """One row per (group, task, trial): its turns, whether it succeeded, whether it is whole.
 
+    A task is a conversation of a dataset (``TASK_COLUMNS``); its trials are told apart by run
+    and trial number (``TRIAL_COLUMNS``), so runs tabled together never merge into one trial.
     ``whole`` is False for a trial with fewer turns than the most any trial of the task has.
     """
     if "trial" not in frame.columns:
         raise ResultsError("the table has no trial column (load it with voicelab.load_run)")
-    keys = [*by, *TASK_COLUMNS]
+    task = [*by, *(c for c in TASK_COLUMNS if c not in by)]
+    keys = [*task, *(c for c in TRIAL_COLUMNS if c not in task)]
     scored = frame.assign(_success=turn_succeeded(frame))
     records = []
     for key, group in iter_groups(scored, keys):
@@ -52,7 +59,7 @@ def task_outcomes(frame: pd.DataFrame, by: Sequence[str] = ("pipeline",)) -> pd.
              "success": bool(group["_success"].all())}
         )  # fmt: skip
     outcomes = pd.DataFrame.from_records(records, columns=[*keys, "turns", "success"])
-    most = outcomes.groupby([*by, "conversation_id"], dropna=False)["turns"].transform("max")
+    most = outcomes.groupby(task, dropna=False)["turns"].transform("max")
     return outcomes.assign(whole=outcomes["turns"] == most)
 
 
@@ -87,7 +94,8 @@ def trial_summary(
     records = []
     for key, group in iter_groups(outcomes, by):
         whole = group[group["whole"]]
-        per_task = whole.groupby("conversation_id")["success"].agg(["size", "sum"])
+        tasks = [c for c in TASK_COLUMNS if c not in by]
+        per_task = whole.groupby(tasks, dropna=False)["success"].agg(["size", "sum"])
         k_used = int(per_task["size"].min()) if k is None and len(per_task) else k
         scored = per_task[per_task["size"] >= (k_used or 1)]
         n_c = list(zip(scored["size"].astype(int), scored["sum"].astype(int), strict=True))
