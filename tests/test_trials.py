@@ -222,3 +222,16 @@ async def test_runs_tabled_together_keep_their_trials_apart(tasks: Dataset, tmp_
     assert summary["partial_trials"] == 0
     costs = build_report([both]).costs
     assert costs is not None and costs.loc["scripted", "successful_tasks"] == 3 + 2
+
+
+async def test_a_turn_of_two_datasets_is_two_turns_not_two_trials(
+    tasks: Dataset, tmp_path: Path
+) -> None:
+    # the same pipeline on a dataset and on a copy of it under another name (as a conditioned
+    # copy is): the same turn ids, but 12 turns of one trial each, not 6 turns of two trials
+    copy = replace(tasks, name="tasks[gain=-6;seed=0]")
+    clean = await run_dataset(ScriptedPipeline(), tasks, tmp_path / "clean")
+    louder = await run_dataset(ScriptedPipeline(), copy, tmp_path / "copy")
+    table = summarize_ci(pd.concat([clean, louder], ignore_index=True)).set_index("figure")
+    assert table.loc["turns", "value"] == 2 * tasks.num_turns
+    assert "trials" not in table.index

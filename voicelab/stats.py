@@ -244,11 +244,20 @@ def latency_stages(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(c for c in columns if c in frame.columns and frame[c].notna().any())
 
 
+TURN_KEY = ("dataset", "turn_id")
+"""What one turn is: a turn of a dataset (a conditioned copy is another dataset, same ids)."""
+
+
+def _turn_key(frame: pd.DataFrame) -> list[str]:
+    return [c for c in TURN_KEY if c in frame.columns]
+
+
 def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per turn: ``success`` (share of its trials without an error), ``ok_trials``,
-    the mean ``cost_usd`` over all its trials, and over its successful trials the mean quality,
-    tool_call_ok and each stage in ``stages``, and the WER ``edits`` and reference ``words``
-    summed (NA where it has none)."""
+    """One row per turn (``TURN_KEY``): ``success`` (share of its trials without an error),
+    ``ok_trials``, the mean ``cost_usd`` over all its trials, and over its successful trials the
+    mean quality, tool_call_ok and each stage in ``stages``, and the WER ``edits`` and reference
+    ``words`` summed (NA where it has none)."""
+    key = _turn_key(frame)
     ok = frame["error"].isna()
     scored = frame[ok & frame["reference_text"].notna()]
     edits, words = turn_edits(
@@ -256,21 +265,21 @@ def per_turn(frame: pd.DataFrame, stages: Sequence[str] = ()) -> pd.DataFrame:
         scored["user_transcript"].fillna("").astype(str).tolist(),
         row_languages(scored),
     )
-    trials = frame.assign(_ok=ok.astype(float)).groupby("turn_id", sort=False)["_ok"]
+    trials = frame.assign(_ok=ok.astype(float)).groupby(key, sort=False, dropna=False)["_ok"]
     turns = pd.DataFrame({"success": trials.mean(), "ok_trials": trials.sum()})
-    cost = frame["cost_usd"].astype("Float64").astype(float)
-    turns["cost_usd"] = cost.groupby(frame["turn_id"]).agg(lambda c: c.mean(skipna=False))
+    cost = frame.assign(_cost=frame["cost_usd"].astype("Float64").astype(float))
+    turns["cost_usd"] = cost.groupby(key, dropna=False)["_cost"].agg(lambda c: c.mean(skipna=False))
     succeeded = frame[ok]
     for column in ("quality", "tool_call_ok", *stages):
-        values = succeeded[column].astype("Float64").astype(float)
-        turns[column] = values.groupby(succeeded["turn_id"]).mean()
-    wer = pd.DataFrame({"turn_id": scored["turn_id"], "edits": edits, "words": words})
-    turns = turns.join(wer.groupby("turn_id").sum())
-    return turns.rename_axis("turn_id").reset_index()
+        values = succeeded.assign(_value=succeeded[column].astype("Float64").astype(float))
+        turns[column] = values.groupby(key, dropna=False)["_value"].mean()
+    wer = scored[key].assign(edits=edits, words=words)
+    turns = turns.join(wer.groupby(key, dropna=False).sum())
+    return turns.reset_index()
 
 
 def _has_repeats(group: pd.DataFrame) -> bool:
-    return "trial" in group.columns and bool(group["turn_id"].duplicated().any())
+    return "trial" in group.columns and bool(group.duplicated(_turn_key(group)).any())
 
 
 def _trial_mean_estimates(
