@@ -32,8 +32,10 @@ def test_agent_wer_takes_the_turns_language(language: str | None, expected: floa
 
 
 @pytest.mark.parametrize(
-    ("language", "code"), [(None, "en"), ("en-US", "en"), ("pt_BR", "pt"), (" DE ", "de")]
-)
+    ("language", "code"),
+    [(None, "en"), ("en-US", "en"), ("pt_BR", "pt"), (" DE ", "de"), ("English", "en"),
+     ("eng", "en")],  # every spelling the WER takes as English is "en" to the STT too
+)  # fmt: skip
 def test_the_stt_is_told_the_language_code(language: str | None, code: str) -> None:
     assert spoken_language(language) == code
 

@@ -18,6 +18,7 @@ from voicelab.error_mapping import as_voicelab_error
 from voicelab.errors import ConfigError, VoicelabError
 from voicelab.evaluation.settings import LOCAL_STT, AgentWerSettings
 from voicelab.execution.retry import Failure, RetryPolicy, error_failure, with_retries
+from voicelab.metrics.wer import is_english
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
 
 ENGLISH = "en"
@@ -25,8 +26,11 @@ ENGLISH = "en"
 
 def spoken_language(language: str | None) -> str:
     """The ISO 639-1 code an STT takes for a turn's ``language`` (``en-US`` is ``en``); an
-    unknown language is English, as ``voicelab.metrics.wer`` takes it."""
-    return (language or ENGLISH).strip().lower().replace("_", "-").split("-")[0]
+    unknown language, or any spelling of English (``eng``, ``English``), is ``en``, as
+    ``voicelab.metrics.wer`` takes it."""
+    if is_english(language):
+        return ENGLISH
+    return str(language).strip().lower().replace("_", "-").split("-")[0]
 
 
 class AgentTranscriber(Protocol):
