@@ -64,7 +64,12 @@ def load_llama(config: LlamaConfig) -> Any:
 
 @lru_cache(maxsize=4)
 def _load_llama(
-    model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, seed: int
+    model_path: str,
+    n_ctx: int,
+    n_threads: int,
+    n_threads_batch: int,
+    seed: int,
+    logits_all: bool = False,
 ) -> Any:
     llama_cpp = require("llama_cpp")
     try:
@@ -74,6 +79,7 @@ def _load_llama(
             n_threads=n_threads,
             n_threads_batch=n_threads_batch,
             seed=seed,
+            logits_all=logits_all,
             verbose=False,
         )
     except (RuntimeError, ValueError, OSError) as e:
@@ -81,6 +87,14 @@ def _load_llama(
     # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
     atexit.register(llm.close)
     return llm
+
+
+def load_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
+    """A second ``llama_cpp.Llama`` over ``config``'s weights that keeps the logits of every
+    position (to score text, not generate it), with a context of its own."""
+    return _load_llama(
+        config.model_path, n_ctx, config.n_threads, config.n_threads_batch, config.seed, True
+    )
 
 
 @lru_cache(maxsize=16)
