@@ -19,8 +19,9 @@ TOOL_CALL_OK_FLOOR = 0.75
 """Measured 6/8 in two runs (5/8 before the tool was chosen by its description). The two misses
 are Whisper tiny's ("order 220" for "two two nine zero", "55521" for "five five two one"): no
 call can carry a number the user was not heard to say."""
-ANSWER_OK_FLOOR = 0.5
-"""Measured 4/8 in two runs (0/8 at first); the answer must say the expected keyword."""
+ANSWER_OK_FLOOR = 0.625
+"""Measured 5/8 in two runs (0/8 at first, 4/8 before the order lookup said its arrival day in
+one sentence); the answer must say the expected keyword."""
 
 
 async def test_demo_suite_calls_the_right_tools_and_answers_from_them(
