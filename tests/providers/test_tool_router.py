@@ -13,7 +13,7 @@ from voicelab.pipelines.chained.config import ChainedLocalConfig
 from voicelab.providers.chat_chunks import fold_chunks
 from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_scoring_llama
+from voicelab.providers.local_models import new_scoring_llama
 from voicelab.providers.tool_router import ROUTER_N_CTX, ChannelToolRouter, tool_description
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ SAID = [
 
 @pytest.fixture(scope="module")
 def router() -> ChannelToolRouter:
-    return ChannelToolRouter(load_scoring_llama(LlamaConfig(), ROUTER_N_CTX))
+    return ChannelToolRouter(lambda: new_scoring_llama(LlamaConfig(), ROUTER_N_CTX))
 
 
 @pytest.mark.parametrize(("said", "tool"), SAID)
@@ -81,4 +81,18 @@ def test_routed_call_uses_the_described_tool_where_the_model_alone_does_not() ->
 
 def test_routing_is_on_by_default_and_reaches_the_engine_config() -> None:
     assert ChainedLocalConfig().llm_route_tools_by_description is True
+    assert ChainedLocalConfig().llm_router_keeps_descriptions is True
     assert LlamaConfig().route_tools_by_description is True
+
+
+def test_kept_descriptions_give_the_scores_of_a_fresh_evaluation(
+    router: ChannelToolRouter,
+) -> None:
+    fresh = ChannelToolRouter(
+        lambda: new_scoring_llama(LlamaConfig(), ROUTER_N_CTX), cache_descriptions=False
+    )
+    description = tool_description(TOOLS[0])
+    for said, _ in SAID[:3]:  # the second and third reuse the description's cache entries
+        assert router.score(description, said) == pytest.approx(
+            fresh.score(description, said), abs=1e-3
+        )

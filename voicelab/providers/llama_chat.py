@@ -24,7 +24,7 @@ from voicelab.providers.llama_prompt import (
     reuse_batch_evaluated_only,
 )
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_llama, load_scoring_llama, model_lock
+from voicelab.providers.local_models import load_llama, model_lock, new_scoring_llama
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     closed_call,
@@ -94,7 +94,10 @@ class LlamaChatEngine:
         if self.config.answer_token_mask:
             forbidden_tokens(self._llm)  # scan the vocabulary now, not in a turn
         self._router = (
-            ChannelToolRouter(load_scoring_llama(self.config, ROUTER_N_CTX))
+            ChannelToolRouter(
+                lambda: new_scoring_llama(self.config, ROUTER_N_CTX),
+                cache_descriptions=self.config.router_keeps_descriptions,
+            )
             if self.config.route_tools_by_description
             else None
         )

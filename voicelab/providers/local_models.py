@@ -64,12 +64,18 @@ def load_llama(config: LlamaConfig) -> Any:
 
 @lru_cache(maxsize=4)
 def _load_llama(
+    model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, seed: int
+) -> Any:
+    return _new_llama(model_path, n_ctx, n_threads, n_threads_batch, seed, False)
+
+
+def _new_llama(
     model_path: str,
     n_ctx: int,
     n_threads: int,
     n_threads_batch: int,
     seed: int,
-    logits_all: bool = False,
+    logits_all: bool,
 ) -> Any:
     llama_cpp = require("llama_cpp")
     try:
@@ -89,10 +95,10 @@ def _load_llama(
     return llm
 
 
-def load_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
-    """A second ``llama_cpp.Llama`` over ``config``'s weights that keeps the logits of every
-    position (to score text, not generate it), with a context of its own."""
-    return _load_llama(
+def new_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
+    """A new ``llama_cpp.Llama`` over ``config``'s weights (not cached: each call is a context
+    of its own) that keeps the logits of every position, to score text rather than generate."""
+    return _new_llama(
         config.model_path, n_ctx, config.n_threads, config.n_threads_batch, config.seed, True
     )
 

@@ -10,7 +10,7 @@ conversation's prefix) stays as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,9 @@ CHANNEL_PROMPT = "Tool: {description}\nA user message this tool answers: "
 """What each tool's score is conditioned on; the user's words follow it."""
 ROUTER_N_CTX = 256
 """Tokens the scoring context holds: a description and a spoken sentence fit many times."""
+MAX_CACHED_DESCRIPTIONS = 8
+"""Descriptions kept evaluated, each in a context of its own (a few MB of KV cache and a
+logits buffer each); more tools share one context and evaluate their description each time."""
 
 
 def tool_description(tool: Mapping[str, Any]) -> str:
@@ -36,14 +39,28 @@ def _log_softmax(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 class ChannelToolRouter:
-    """Scores tools against the user's words with a llama.cpp context that keeps every
-    position's logits (``logits_all``), one batch per tool."""
+    """Scores tools against the user's words with llama.cpp contexts that keep every position's
+    logits (``logits_all``), one batch per tool; ``new_context`` makes one."""
 
-    def __init__(self, llm: Any) -> None:
-        self._llm = llm
+    def __init__(self, new_context: Callable[[], Any], cache_descriptions: bool = True) -> None:
+        self._new_context = new_context
+        self._shared = new_context()
+        self._cache_descriptions = cache_descriptions
+        self._contexts: dict[str, Any] = {}
+        """Description -> a context of its own that keeps the description evaluated, so a
+        turn evaluates only the user's words after it."""
 
     def _tokens(self, text: str) -> list[int]:
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return list(self._shared.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _context(self, description: str) -> Any:
+        if not self._cache_descriptions:
+            return self._shared
+        if description not in self._contexts:
+            if len(self._contexts) >= MAX_CACHED_DESCRIPTIONS:
+                return self._shared
+            self._contexts[description] = self._new_context()
+        return self._contexts[description]
 
     def score(self, description: str, said: str) -> float:
         """log P(``said`` | ``description``) under the model."""
@@ -51,9 +68,15 @@ class ChannelToolRouter:
         words = self._tokens(said)[-(ROUTER_N_CTX - len(prefix) - 1) :]
         if not words:
             return 0.0
-        self._llm.reset()
-        self._llm.eval(prefix + words)
-        rows = _log_softmax(self._llm.scores[len(prefix) - 1 : len(prefix) + len(words) - 1])
+        llm = self._context(description)
+        held = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
+        if held:
+            llm.n_tokens = len(prefix)  # the description's entries (and its logits) stay
+            llm.eval(words)
+        else:
+            llm.reset()
+            llm.eval(prefix + words)
+        rows = _log_softmax(llm.scores[len(prefix) - 1 : len(prefix) + len(words) - 1])
         return float(rows[np.arange(len(words)), words].sum())
 
     def choose(self, tools: Sequence[Mapping[str, Any]], said: str) -> Mapping[str, Any]:
