@@ -42,6 +42,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("decode on 2 threads", {"llm_threads": 2}),
     Lever("tool results in the 'tool' role", {"llm_tool_result_style": "tool_role"}),
     Lever("tool arguments not grounded", {"llm_ground_tool_arguments": False}),
+    Lever("tool named by the model, not routed", {"llm_route_tools_by_description": False}),
     # speech (speech-fast) and the SDK's TTS buffering
     Lever("SDK sentence splitter", {"first_clause_min_chars": 0}),
     Lever("SDK TTS buffer (120 chunks)", {"tts_buffer_size": 120}),

@@ -60,6 +60,8 @@ def _chained_local(
         reuse_decoded_tokens=config.llm_reuse_decoded_tokens,
         tool_result_style=config.llm_tool_result_style,
         ground_tool_arguments=config.llm_ground_tool_arguments,
+        route_tools_by_description=config.llm_route_tools_by_description,
+        router_keeps_descriptions=config.llm_router_keeps_descriptions,
     )
     provider = LocalVoiceModelProvider(whisper, piper)
     model, model_name = local_agent_model(llama)

@@ -73,7 +73,8 @@ def test_tool_result_is_a_message_naming_the_tool_in_a_role_the_model_knows(styl
     plain = _plain_messages(_phases()[1], tool_prompt(TOOLS), config)
     assert [m["role"] for m in plain] == ["system", "user", "assistant", style]
     assert plain[-1]["content"] == (
-        "Result of lookup_order: Order 452, blue running shoes, is shipped; arrival: Friday.\n"
+        "Result of lookup_order: Order 452, the blue running shoes, is shipped; "
+        "it arrives Friday.\n"
         "Answer from it."
     )
     assert plain[2]["content"] == (

@@ -48,7 +48,13 @@ def lookup_order_text(order_id: str) -> str:
     order = _database()["orders"].get(digits_only(order_id))
     if order is None:
         return f"There is no order {order_id}."
-    return f"Order {order_id}, {order['item']}, is {order['status']}; arrival: {order['eta']}."
+    # one spoken sentence the answer can repeat ("arrival: ..." read as a label to the 135M
+    # model, which kept the status and dropped the day)
+    said = f"Order {order_id}, the {order['item']}, is {order['status']}"
+    if order["eta"] == order["status"]:
+        return f"{said}."
+    arrival = "it was delivered" if order["eta"] == "delivered" else f"it arrives {order['eta']}"
+    return f"{said}; {arrival}."
 
 
 def check_refund_text(order_id: str) -> str:

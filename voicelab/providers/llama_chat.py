@@ -24,7 +24,7 @@ from voicelab.providers.llama_prompt import (
     reuse_batch_evaluated_only,
 )
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_llama, model_lock
+from voicelab.providers.local_models import load_llama, model_lock, new_scoring_llama
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     closed_call,
@@ -36,6 +36,7 @@ from voicelab.providers.tool_grammar import (
     select_tools,
     tool_prompt,
 )
+from voicelab.providers.tool_router import ROUTER_N_CTX, ChannelToolRouter
 
 
 def _plain_messages(
@@ -92,6 +93,14 @@ class LlamaChatEngine:
         self._template = ChatTemplate(self._llm, self.config.model_path)
         if self.config.answer_token_mask:
             forbidden_tokens(self._llm)  # scan the vocabulary now, not in a turn
+        self._router = (
+            ChannelToolRouter(
+                lambda: new_scoring_llama(self.config, ROUTER_N_CTX),
+                cache_descriptions=self.config.router_keeps_descriptions,
+            )
+            if self.config.route_tools_by_description
+            else None
+        )
         self.last_prefill: PrefillStats | None = None
         """The prompt of the latest request against the cache (for tests and profiles)."""
 
@@ -130,6 +139,8 @@ class LlamaChatEngine:
         plain = _plain_messages(messages, tool_prompt(listed) if listed else "", self.config)
         if usable and self.config.ground_tool_arguments:
             usable = ground_tools(usable, last_user_text(messages))
+        if len(usable) > 1 and tool_choice != "auto" and self._router is not None:
+            usable = [self._router.choose(usable, last_user_text(messages))]
         opening, grammar, processor = "", None, None
         prompt = self._template.tokens(plain)
         if usable and tool_choice != "auto" and self.config.prefill_call_opening:

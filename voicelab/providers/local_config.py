@@ -152,6 +152,16 @@ class LlamaConfig:
     digits, e.g. an order number) may only be numbers the user said in this turn, and a tool
     needing one the user did not say cannot be called: a small model otherwise invents them or
     copies them from earlier turns."""
+    route_tools_by_description: bool = True
+    """Quality lever: when a call is required and several tools may be called, the tool is the
+    one whose description makes the user's words most likely (``tool_router``: log P(words |
+    description) from a second context over the same weights), and the model writes only its
+    arguments. Off, the model picks the name itself: the 135M model then writes
+    ``check_refund`` for nearly any sentence holding an order number."""
+    router_keeps_descriptions: bool = True
+    """Speed lever for ``route_tools_by_description``: each tool's description stays evaluated
+    in a scoring context of its own, so a turn evaluates only the user's words once per tool
+    (off: one context evaluates each description again every turn)."""
 
     stable_prompt_prefix: bool = True
     """Speed lever: list the request's tools in the system prompt in every phase of a turn

@@ -66,6 +66,17 @@ def load_llama(config: LlamaConfig) -> Any:
 def _load_llama(
     model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, seed: int
 ) -> Any:
+    return _new_llama(model_path, n_ctx, n_threads, n_threads_batch, seed, False)
+
+
+def _new_llama(
+    model_path: str,
+    n_ctx: int,
+    n_threads: int,
+    n_threads_batch: int,
+    seed: int,
+    logits_all: bool,
+) -> Any:
     llama_cpp = require("llama_cpp")
     try:
         llm = llama_cpp.Llama(
@@ -74,6 +85,7 @@ def _load_llama(
             n_threads=n_threads,
             n_threads_batch=n_threads_batch,
             seed=seed,
+            logits_all=logits_all,
             verbose=False,
         )
     except (RuntimeError, ValueError, OSError) as e:
@@ -81,6 +93,14 @@ def _load_llama(
     # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
     atexit.register(llm.close)
     return llm
+
+
+def new_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
+    """A new ``llama_cpp.Llama`` over ``config``'s weights (not cached: each call is a context
+    of its own) that keeps the logits of every position, to score text rather than generate."""
+    return _new_llama(
+        config.model_path, n_ctx, config.n_threads, config.n_threads_batch, config.seed, True
+    )
 
 
 @lru_cache(maxsize=16)

@@ -176,7 +176,7 @@ def _gbnf_literal(text: str) -> str:
 def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
     """The fixed opening and the grammar of the rest of a call that must use one of ``tools``.
 
-    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments": ``);
+    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments":``);
     several fix ``<tool_call>{"name": "`` and the rest starts with the name.
     """
     converter_module = require("llama_cpp.llama_grammar")
@@ -191,8 +191,11 @@ def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
         names.append(json.dumps(fn["name"])[1:-1])  # as it appears inside a JSON string
         rules.append(converter.visit(converter.resolve_refs(parameters, ""), f"tool{i}-arguments"))
     if len(tools) == 1:
-        opening = f'{CALL_OPEN}{{"name": "{names[0]}", "arguments": '
-        root = f"root ::= {rules[0]} {closing}"
+        # the space before the arguments is left to decode: the tokenizer joins it with the
+        # arguments' "{" (' {"'), so an opening ending in it would tokenize differently from
+        # the same call rendered whole in the next prompt, and its cache entry be lost
+        opening = f'{CALL_OPEN}{{"name": "{names[0]}", "arguments":'
+        root = f'root ::= " " {rules[0]} {closing}'
     else:
         opening = f'{CALL_OPEN}{{"name": "'
         after_name = '", "arguments": '

@@ -95,6 +95,12 @@ class ChainedLocalConfig(ChainedConfig):
     llm_ground_tool_arguments: bool = True
     """Digit identifiers in a call only as the user said them this turn
     (``LlamaConfig.ground_tool_arguments``)."""
+    llm_route_tools_by_description: bool = True
+    """A required call uses the tool whose description best explains the user's words; the
+    model writes only its arguments (``LlamaConfig.route_tools_by_description``)."""
+    llm_router_keeps_descriptions: bool = True
+    """Each tool's description stays evaluated for routing; a turn evaluates only the user's
+    words (``LlamaConfig.router_keeps_descriptions``)."""
     stt_temperature_fallback: bool = False
     """Whisper decodes again with sampling when the greedy text looks like a failure; off:
     greedy only, repeatable (``WhisperConfig.temperature_fallback``)."""
