@@ -43,7 +43,8 @@ LEVERS: tuple[Lever, ...] = (
     Lever("tool results in the 'tool' role", {"llm_tool_result_style": "tool_role"}),
     Lever("tool arguments not grounded", {"llm_ground_tool_arguments": False}),
     # speech (speech-fast) and the SDK's TTS buffering
-    Lever("SDK sentence splitter", {"first_clause_min_chars": 0}),
+    Lever("first piece waits for punctuation", {"first_words_min_chars": 0}),
+    Lever("SDK sentence splitter", {"first_clause_min_chars": 0, "first_words_min_chars": 0}),
     Lever("SDK TTS buffer (120 chunks)", {"tts_buffer_size": 120}),
     Lever("piper leading silence kept", {"tts_max_leading_silence_ms": None}),
     Lever("Whisper temperature fallback", {"stt_temperature_fallback": True}),

@@ -36,7 +36,8 @@ COLUMNS = ("endpointing_s", "stt_s", "llm_ttft_s", "agent_first_text_s", "text_b
            "tts_ttfb_s", "voice_to_voice_s", "voice_to_audible_s")  # fmt: skip
 LEVERS_OFF: dict[str, dict[str, Any]] = {
     "all on": {},
-    "first_clause_min_chars=0": {"first_clause_min_chars": 0},
+    "first_words_min_chars=0": {"first_words_min_chars": 0},
+    "first_clause_min_chars=0": {"first_clause_min_chars": 0, "first_words_min_chars": 0},
     "tts_max_leading_silence_ms=None": {"tts_max_leading_silence_ms": None},
     "stt_temperature_fallback=True": {"stt_temperature_fallback": True},
     "speculative_stt=False": {"speculative_stt": False},

@@ -16,7 +16,7 @@ from voicelab.providers.openai_endpoint import (
     DEFAULT_STT_MODEL,
     DEFAULT_TTS_MODEL,
 )
-from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS
+from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS, FIRST_WORDS_MIN_CHARS_CHAINED
 
 AgentApi = Literal["responses", "chat_completions"]
 
@@ -42,14 +42,19 @@ class ChainedConfig(TurnSettings):
     first_clause_min_chars: int = DEFAULT_FIRST_CLAUSE_MIN_CHARS
     """The answer's first piece goes to TTS at the first clause this long (comma, semicolon or
     colon) or the first sentence, whichever ends first, then whole sentences; 0 is the SDK's
-    own sentence splitter."""
+    own sentence splitter (unless ``first_words_min_chars`` is set)."""
+    first_words_min_chars: int = FIRST_WORDS_MIN_CHARS_CHAINED
+    """Speed lever: the answer's first piece may also go to TTS at the first complete word once
+    this many characters are waiting, without waiting for punctuation (the model decodes the
+    rest while the first words are synthesised and played); 0 turns it off."""
 
     def __post_init__(self) -> None:
         if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
             raise ConfigError("tts_buffer_size and max_agent_turns must be >= 1")
-        if self.first_clause_min_chars < 0:
+        if self.first_clause_min_chars < 0 or self.first_words_min_chars < 0:
             raise ConfigError(
-                f"first_clause_min_chars must be >= 0, not {self.first_clause_min_chars}"
+                "first_clause_min_chars and first_words_min_chars must be >= 0, not "
+                f"{self.first_clause_min_chars} and {self.first_words_min_chars}"
             )
         if self.input_mode not in ("static", "streamed"):
             raise ConfigError(f"input_mode must be 'static' or 'streamed', not {self.input_mode!r}")
