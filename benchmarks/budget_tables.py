@@ -46,6 +46,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("first piece waits for punctuation", {"first_words_min_chars": 0}),
     Lever("SDK sentence splitter", {"first_clause_min_chars": 0, "first_words_min_chars": 0}),
     Lever("SDK TTS buffer (120 chunks)", {"tts_buffer_size": 120}),
+    Lever("piper on onnxruntime's default session", {"tts_threads": None}),
     Lever("piper leading silence kept", {"tts_max_leading_silence_ms": None}),
     Lever("Whisper temperature fallback", {"stt_temperature_fallback": True}),
     Lever("no speculative STT", {"speculative_stt": False}, input_mode="streamed"),

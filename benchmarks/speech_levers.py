@@ -38,6 +38,8 @@ LEVERS_OFF: dict[str, dict[str, Any]] = {
     "all on": {},
     "first_words_min_chars=0": {"first_words_min_chars": 0},
     "first_clause_min_chars=0": {"first_clause_min_chars": 0, "first_words_min_chars": 0},
+    "tts_threads=1": {"tts_threads": 1},
+    "tts_threads=None": {"tts_threads": None},
     "tts_max_leading_silence_ms=None": {"tts_max_leading_silence_ms": None},
     "stt_temperature_fallback=True": {"stt_temperature_fallback": True},
     "speculative_stt=False": {"speculative_stt": False},

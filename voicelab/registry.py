@@ -24,6 +24,13 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _capped(threads: int | None, cap: int | None) -> int | None:
+    """A component's thread setting under a worker's cap (None: no setting, no cap)."""
+    if threads is None or cap is None:
+        return cap if threads is None else threads
+    return min(threads, cap)
+
+
 def _chained_local(
     config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
 ) -> Pipeline:
@@ -38,7 +45,7 @@ def _chained_local(
         speculative=config.speculative_stt,
     )
     piper = PiperConfig(
-        **_given(model_path=config.piper_voice, threads=threads),
+        **_given(model_path=config.piper_voice, threads=_capped(config.tts_threads, threads)),
         max_leading_silence_ms=config.tts_max_leading_silence_ms,
     )
     llama = LlamaConfig(

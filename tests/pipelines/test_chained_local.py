@@ -163,6 +163,8 @@ async def test_speech_levers_are_recorded_and_used(min_chars: int, words_min_cha
     assert recorded["first_words_min_chars"] == words_min_chars
     assert recorded["speculative_stt"] is False
     assert recorded["tts_max_leading_silence_ms"] == 10.0
+    assert recorded["tts_threads"] == 2
+    assert pipeline.tts_model.describe()["threads"] == 2  # type: ignore[attr-defined]
     assert recorded["stt_temperature_fallback"] is False
     state = await pipeline.start_conversation("levers")
     splitter = pipeline._voice_pipeline(state).config.tts_settings.text_splitter

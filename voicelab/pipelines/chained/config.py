@@ -110,7 +110,17 @@ class ChainedLocalConfig(ChainedConfig):
     """Piper's silence before each sentence's first audible sample is cut to this; None keeps
     it (``PiperConfig.max_leading_silence_ms``)."""
 
+    tts_threads: int | None = 2
+    """Speed lever: piper's onnxruntime intra-op threads, which never spin while idle
+    (``PiperConfig.threads``); None keeps onnxruntime's default session (one thread per core,
+    spinning), which competes with llama.cpp still decoding the answer while piper speaks its
+    first piece."""
+
     def __post_init__(self) -> None:
+        if self.tts_threads is not None and self.tts_threads < 1:
+            raise ConfigError(
+                f"tts_threads must be >= 1 (None: onnxruntime's default), not {self.tts_threads}"
+            )
         if self.llm_threads < 1 or self.llm_threads_batch < 1:
             raise ConfigError(
                 "llm_threads and llm_threads_batch must be >= 1, "
