@@ -49,6 +49,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("piper on onnxruntime's default session", {"tts_threads": None}),
     Lever("piper leading silence kept", {"tts_max_leading_silence_ms": None}),
     Lever("Whisper temperature fallback", {"stt_temperature_fallback": True}),
+    Lever("VAD starts cold", {"vad_warmup_silence_ms": 0}, input_mode="streamed"),
     Lever("no speculative STT", {"speculative_stt": False}, input_mode="streamed"),
 )
 

@@ -43,6 +43,7 @@ LEVERS_OFF: dict[str, dict[str, Any]] = {
     "tts_max_leading_silence_ms=None": {"tts_max_leading_silence_ms": None},
     "stt_temperature_fallback=True": {"stt_temperature_fallback": True},
     "speculative_stt=False": {"speculative_stt": False},
+    "vad_warmup_silence_ms=0": {"vad_warmup_silence_ms": 0},
 }
 
 
@@ -176,7 +177,9 @@ def main() -> None:
         _stt_only(turns, args.fitted_windows)
         return
     variants = args.variants or [
-        v for v in LEVERS_OFF if args.mode == "streamed" or v != "speculative_stt=False"
+        v
+        for v in LEVERS_OFF
+        if args.mode == "streamed" or v not in ("speculative_stt=False", "vad_warmup_silence_ms=0")
     ]
     asyncio.run(_levers(turns, args.mode == "streamed", variants))
 

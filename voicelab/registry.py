@@ -37,6 +37,7 @@ def _chained_local(
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
     from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
+    from voicelab.vad import VadConfig
 
     assert isinstance(config, ChainedLocalConfig)
     whisper = WhisperConfig(
@@ -59,7 +60,8 @@ def _chained_local(
         tool_result_style=config.llm_tool_result_style,
         ground_tool_arguments=config.llm_ground_tool_arguments,
     )
-    provider = LocalVoiceModelProvider(whisper, piper)
+    vad = VadConfig(warmup_silence_ms=config.vad_warmup_silence_ms)
+    provider = LocalVoiceModelProvider(whisper, piper, vad)
     model, model_name = local_agent_model(llama)
     return ChainedPipeline(
         name="chained-local",

@@ -24,6 +24,7 @@ from voicelab.errors import ConfigError
 WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the window the model scores
 CONTEXT_SAMPLES = 64  # trailing samples of the previous window the model sees first
 _STATE_SHAPE = (1, 1, 128)  # the LSTM's h and c
+DEFAULT_WARMUP_SILENCE_MS = 320  # 10 windows: enough for every shared FSDD clip
 _NEG_THRESHOLD_GAP = 0.15  # hysteresis: silence is below threshold - 0.15, as Silero advises
 
 
@@ -44,7 +45,7 @@ class VadConfig:
     """Audio kept before the first speech window as part of the turn."""
     silence_duration_ms: int = 500
     """Silence that ends a turn."""
-    warmup_silence_ms: int = 320
+    warmup_silence_ms: int = DEFAULT_WARMUP_SILENCE_MS
     """Silence the model hears before the stream, not part of it (stream positions are
     unchanged): from a cold recurrent state Silero misses speech at the very start of a
     stream (12 of the 150 shared one-word FSDD clips at threshold 0.5, none after 320 ms of

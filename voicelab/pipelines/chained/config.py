@@ -17,6 +17,7 @@ from voicelab.providers.openai_endpoint import (
     DEFAULT_TTS_MODEL,
 )
 from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS, FIRST_WORDS_MIN_CHARS_CHAINED
+from voicelab.vad import DEFAULT_WARMUP_SILENCE_MS
 
 AgentApi = Literal["responses", "chat_completions"]
 
@@ -110,6 +111,9 @@ class ChainedLocalConfig(ChainedConfig):
     """Piper's silence before each sentence's first audible sample is cut to this; None keeps
     it (``PiperConfig.max_leading_silence_ms``)."""
 
+    vad_warmup_silence_ms: int = DEFAULT_WARMUP_SILENCE_MS
+    """Streamed input: silence the turn detector hears before the stream, so a word at the
+    stream's very start is not missed (``VadConfig.warmup_silence_ms``); 0 starts cold."""
     tts_threads: int | None = 2
     """Speed lever: piper's onnxruntime intra-op threads, which never spin while idle
     (``PiperConfig.threads``); None keeps onnxruntime's default session (one thread per core,
@@ -117,6 +121,10 @@ class ChainedLocalConfig(ChainedConfig):
     first piece."""
 
     def __post_init__(self) -> None:
+        if self.vad_warmup_silence_ms < 0:
+            raise ConfigError(
+                f"vad_warmup_silence_ms must be >= 0, not {self.vad_warmup_silence_ms}"
+            )
         if self.tts_threads is not None and self.tts_threads < 1:
             raise ConfigError(
                 f"tts_threads must be >= 1 (None: onnxruntime's default), not {self.tts_threads}"
