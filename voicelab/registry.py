@@ -41,7 +41,8 @@ def _chained_local(
 
     assert isinstance(config, ChainedLocalConfig)
     whisper = WhisperConfig(
-        **_given(model_path=config.whisper_model, cpu_threads=threads),
+        **_given(model_path=config.whisper_model),
+        cpu_threads=_capped(config.stt_threads, threads) or config.stt_threads,
         temperature_fallback=config.stt_temperature_fallback,
         speculative=config.speculative_stt,
     )

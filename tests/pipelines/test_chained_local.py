@@ -179,4 +179,5 @@ async def test_speech_levers_are_recorded_and_used(min_chars: int, words_min_cha
         assert splitter(text) == get_sentence_based_splitter()(text)
     stt_settings = pipeline.stt_model.describe()  # type: ignore[attr-defined]
     assert stt_settings["vad"]["warmup_silence_ms"] == recorded["vad_warmup_silence_ms"] == 320
+    assert stt_settings["cpu_threads"] == recorded["stt_threads"] == 2
     assert stt_settings["speculative"] is False and stt_settings["temperature_fallback"] is False

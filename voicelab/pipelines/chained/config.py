@@ -111,6 +111,8 @@ class ChainedLocalConfig(ChainedConfig):
     """Piper's silence before each sentence's first audible sample is cut to this; None keeps
     it (``PiperConfig.max_leading_silence_ms``)."""
 
+    stt_threads: int = 2
+    """Speed lever: faster-whisper's CPU threads (``WhisperConfig.cpu_threads``)."""
     vad_warmup_silence_ms: int = DEFAULT_WARMUP_SILENCE_MS
     """Streamed input: silence the turn detector hears before the stream, so a word at the
     stream's very start is not missed (``VadConfig.warmup_silence_ms``); 0 starts cold."""
@@ -121,6 +123,8 @@ class ChainedLocalConfig(ChainedConfig):
     first piece."""
 
     def __post_init__(self) -> None:
+        if self.stt_threads < 1:
+            raise ConfigError(f"stt_threads must be >= 1, not {self.stt_threads}")
         if self.vad_warmup_silence_ms < 0:
             raise ConfigError(
                 f"vad_warmup_silence_ms must be >= 0, not {self.vad_warmup_silence_ms}"
