@@ -16,7 +16,11 @@ from voicelab.providers.openai_endpoint import (
     DEFAULT_STT_MODEL,
     DEFAULT_TTS_MODEL,
 )
-from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS, FIRST_WORDS_MIN_CHARS_CHAINED
+from voicelab.speech_split import (
+    DEFAULT_FIRST_CLAUSE_MIN_CHARS,
+    DEFAULT_FIRST_WORDS_MIN_CHARS,
+    FIRST_WORDS_MIN_CHARS_CHAINED,
+)
 from voicelab.vad import DEFAULT_WARMUP_SILENCE_MS
 
 AgentApi = Literal["responses", "chat_completions"]
@@ -44,10 +48,11 @@ class ChainedConfig(TurnSettings):
     """The answer's first piece goes to TTS at the first clause this long (comma, semicolon or
     colon) or the first sentence, whichever ends first, then whole sentences; 0 is the SDK's
     own sentence splitter (unless ``first_words_min_chars`` is set)."""
-    first_words_min_chars: int = FIRST_WORDS_MIN_CHARS_CHAINED
+    first_words_min_chars: int = DEFAULT_FIRST_WORDS_MIN_CHARS
     """Speed lever: the answer's first piece may also go to TTS at the first complete word once
     this many characters are waiting, without waiting for punctuation (the model decodes the
-    rest while the first words are synthesised and played); 0 turns it off."""
+    rest while the first words are synthesised and played); 0 turns it off. On by default in
+    chained-local, where it was measured; off here (a cloud TTS request has its own cost)."""
 
     def __post_init__(self) -> None:
         if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
@@ -73,6 +78,9 @@ class ChainedLocalConfig(ChainedConfig):
     default_tool_choice: ClassVar[str] = "required"
     """The embedded 135M model cannot decide on its own when to call a tool."""
 
+    first_words_min_chars: int = FIRST_WORDS_MIN_CHARS_CHAINED
+    """Speed lever (``ChainedConfig.first_words_min_chars``), on: about three words go to
+    piper first, while llama.cpp decodes the rest."""
     whisper_model: str | None = None
     """A CTranslate2 Whisper folder; None is the embedded Whisper tiny.en."""
     llm_model: str | None = None
