@@ -44,10 +44,13 @@ LEVERS: tuple[Lever, ...] = (
     Lever("tool arguments not grounded", {"llm_ground_tool_arguments": False}),
     Lever("tool named by the model, not routed", {"llm_route_tools_by_description": False}),
     # speech (speech-fast) and the SDK's TTS buffering
-    Lever("SDK sentence splitter", {"first_clause_min_chars": 0}),
+    Lever("first piece waits for punctuation", {"first_words_min_chars": 0}),
+    Lever("SDK sentence splitter", {"first_clause_min_chars": 0, "first_words_min_chars": 0}),
     Lever("SDK TTS buffer (120 chunks)", {"tts_buffer_size": 120}),
+    Lever("piper on onnxruntime's default session", {"tts_threads": None}),
     Lever("piper leading silence kept", {"tts_max_leading_silence_ms": None}),
     Lever("Whisper temperature fallback", {"stt_temperature_fallback": True}),
+    Lever("VAD starts cold", {"vad_warmup_silence_ms": 0}, input_mode="streamed"),
     Lever("no speculative STT", {"speculative_stt": False}, input_mode="streamed"),
 )
 

@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/speech_levers.py [--clips N] [--mode static|streamed] [--stt-only]
 
 ``--stt-only``: faster-whisper alone on each clip, with and without the temperature fallback,
-interleaved (and, with ``--fitted-windows``, an encoder window shorter than 30 s: not a lever,
-WER explodes): median seconds and WER of each. Otherwise: each clip runs through chained-local
-with every speech lever on, then with each lever off in turn (a fresh conversation per turn),
-and the medians of the stages are printed per variant, with the load average (the machine is
-shared: compare columns, not runs).
+on one thread, with int8_float32, interleaved (and, with ``--fitted-windows``, an encoder
+window shorter than 30 s: not a lever, WER explodes): median seconds and WER of each.
+Otherwise: each clip runs through chained-local with every speech lever on, then with each
+lever off in turn (a fresh conversation per turn), and the medians of the stages are printed
+per variant, with the load average (the machine is shared: compare columns, not runs).
 """
 
 from __future__ import annotations
@@ -36,10 +36,15 @@ COLUMNS = ("endpointing_s", "stt_s", "llm_ttft_s", "agent_first_text_s", "text_b
            "tts_ttfb_s", "voice_to_voice_s", "voice_to_audible_s")  # fmt: skip
 LEVERS_OFF: dict[str, dict[str, Any]] = {
     "all on": {},
-    "first_clause_min_chars=0": {"first_clause_min_chars": 0},
+    "first_words_min_chars=0": {"first_words_min_chars": 0},
+    "first_clause_min_chars=0": {"first_clause_min_chars": 0, "first_words_min_chars": 0},
+    "tts_threads=1": {"tts_threads": 1},
+    "stt_threads=1": {"stt_threads": 1},
+    "tts_threads=None": {"tts_threads": None},
     "tts_max_leading_silence_ms=None": {"tts_max_leading_silence_ms": None},
     "stt_temperature_fallback=True": {"stt_temperature_fallback": True},
     "speculative_stt=False": {"speculative_stt": False},
+    "vad_warmup_silence_ms=0": {"vad_warmup_silence_ms": 0},
 }
 
 
@@ -90,6 +95,10 @@ def _stt_only(turns: list[Turn], fitted_windows_s: list[float]) -> None:
     variants = {
         "temperature fallback": FasterWhisperSTTModel(WhisperConfig(temperature_fallback=True)),
         "greedy (default)": FasterWhisperSTTModel(WhisperConfig()),
+        "cpu_threads=1": FasterWhisperSTTModel(WhisperConfig(cpu_threads=1)),
+        "compute_type=int8_float32": FasterWhisperSTTModel(
+            WhisperConfig(compute_type="int8_float32")
+        ),
     }
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     texts: dict[str, list[str]] = {name: [] for name in variants}
@@ -173,7 +182,9 @@ def main() -> None:
         _stt_only(turns, args.fitted_windows)
         return
     variants = args.variants or [
-        v for v in LEVERS_OFF if args.mode == "streamed" or v != "speculative_stt=False"
+        v
+        for v in LEVERS_OFF
+        if args.mode == "streamed" or v not in ("speculative_stt=False", "vad_warmup_silence_ms=0")
     ]
     asyncio.run(_levers(turns, args.mode == "streamed", variants))
 

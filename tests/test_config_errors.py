@@ -20,6 +20,10 @@ from voicelab.server.state import ServerConfig
     [
         (lambda: ChainedConfig(tts_buffer_size=0), "tts_buffer_size"),
         (lambda: ChainedConfig(first_clause_min_chars=-1), "first_clause_min_chars"),
+        (lambda: ChainedConfig(first_words_min_chars=-1), "first_words_min_chars"),
+        (lambda: ChainedLocalConfig(tts_threads=0), "tts_threads"),
+        (lambda: ChainedLocalConfig(stt_threads=0), "stt_threads"),
+        (lambda: ChainedLocalConfig(vad_warmup_silence_ms=-1), "vad_warmup_silence_ms"),
         (
             lambda: ChainedLocalConfig(tts_max_leading_silence_ms=-5.0),
             "tts_max_leading_silence_ms",

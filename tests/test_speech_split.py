@@ -129,9 +129,10 @@ def test_long_unpunctuated_text_is_spoken_at_a_word_boundary() -> None:
     ],
 )
 @pytest.mark.parametrize("min_chars", [0, 1, 24, 80])
-def test_pieces_concatenate_to_the_text(text: str, min_chars: int) -> None:
+@pytest.mark.parametrize("words_min_chars", [0, 1, 12])
+def test_pieces_concatenate_to_the_text(text: str, min_chars: int, words_min_chars: int) -> None:
     for deltas in (_token_deltas(text), list(text), [text]):
-        pieces, rest = _stream(SpeechSplitter(min_chars), deltas)
+        pieces, rest = _stream(SpeechSplitter(min_chars, words_min_chars), deltas)
         assert "".join(pieces) + rest == text
         assert all(piece.strip() for piece in pieces)
 
@@ -139,3 +140,53 @@ def test_pieces_concatenate_to_the_text(text: str, min_chars: int) -> None:
 def test_negative_minimum_is_refused() -> None:
     with pytest.raises(ValueError, match="first_clause_min_chars"):
         SpeechSplitter(-1)
+    with pytest.raises(ValueError, match="first_words_min_chars"):
+        SpeechSplitter(24, -1)
+
+
+@pytest.mark.parametrize(
+    ("buffer", "words_min_chars", "expected"),
+    [
+        # the first complete word once 12 characters are waiting, no punctuation needed
+        ("Your order 4521 shipped", 12, len("Your order 4521")),
+        # the word reaching 12 characters is not complete until whitespace follows it
+        ("Your order 4521", 12, 0),
+        ("Your order", 12, 0),
+        # leading whitespace does not count towards the minimum
+        ("   Your order 4521 shipped", 12, len("   Your order 4521")),
+        # an earlier sentence end or long clause still wins
+        ("Sure. Your order 4521 shipped", 12, len("Sure.")),
+        ("Yes, your order shipped", 3, len("Yes,")),
+        # a number or abbreviation is one word: "3.50" is not cut at its point
+        ("It costs 3.50 dollars", 9, len("It costs 3.50")),
+        # 0 is off: the clause rule alone
+        ("Your order 4521 shipped on Monday, and it", 0, len("Your order 4521 shipped on Monday,")),
+    ],
+)
+def test_first_words_rule(buffer: str, words_min_chars: int, expected: int) -> None:
+    cut = ready_length(
+        buffer, first=True, first_clause_min_chars=24, first_words_min_chars=words_min_chars
+    )
+    assert cut == expected
+
+
+def test_first_words_then_sentences_and_nothing_lost() -> None:
+    pieces, rest = _stream(SpeechSplitter(24, 12), _token_deltas(ANSWER))
+    assert pieces == [
+        "Your order 4521",
+        " shipped on Monday, and it should arrive by Friday.",
+        " The tracking number is in your email.",
+    ]
+    assert "".join(pieces) + rest == ANSWER
+
+
+def test_first_words_rule_alone_with_sentences_after() -> None:
+    pieces, _rest = _stream(SpeechSplitter(0, 12), _token_deltas(ANSWER))
+    assert pieces[:2] == ["Your order 4521", " shipped on Monday, and it should arrive by Friday."]
+
+
+def test_first_words_rule_only_for_the_first_piece() -> None:
+    assert ready_length(
+        "and it arrives on Friday I think", first=False, first_clause_min_chars=24,
+        first_words_min_chars=12,
+    ) == 0  # fmt: skip

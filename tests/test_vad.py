@@ -81,8 +81,40 @@ def test_reset_forgets_a_turn_in_progress(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "values", [{"threshold": 0.0}, {"threshold": 1.5}, {"silence_duration_ms": 0}]
+    "values",
+    [{"threshold": 0.0}, {"threshold": 1.5}, {"silence_duration_ms": 0}, {"warmup_silence_ms": -1}],
 )
 def test_config_is_checked(values: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         VadConfig(**values)  # type: ignore[arg-type]
+
+
+# one-word FSDD clips that a cold detector missed (speech from their first sample on)
+COLD_MISSES = ("3_jackson_1.wav", "4_theo_2.wav", "2_george_0.wav", "8_jackson_2.wav")
+
+
+def _stream_events(clip: AudioClip, config: VadConfig) -> list[VadEvent]:
+    """The clip from the stream's first sample, then 800 ms of silence (as the feeder sends)."""
+    samples = resample(clip, VAD_RATE_HZ).samples
+    vad = StreamingVAD(config)
+    events = vad.push(samples)
+    return events + vad.push(np.zeros(VAD_RATE_HZ * 800 // 1000, dtype=np.float32))
+
+
+def test_warm_up_hears_a_word_at_the_very_start_of_the_stream(shared_data: Path) -> None:
+    clips = [load_audio(shared_data / "fsdd-sample" / name) for name in COLD_MISSES]
+    for clip in clips:
+        kinds = [e.kind for e in _stream_events(clip, VadConfig())]
+        assert kinds == ["speech_started", "speech_stopped"], clip.source
+    cold = [_stream_events(clip, VadConfig(warmup_silence_ms=0)) for clip in clips]
+    assert sum(not events for events in cold) >= 2  # the defect the warm-up removes
+
+
+def test_warm_up_leaves_stream_positions_alone(shared_data: Path) -> None:
+    samples, _ = _padded_speech(shared_data, CLIPS[0])
+    vad = StreamingVAD(VadConfig(warmup_silence_ms=640))
+    assert vad.position_ms == 0
+    warm = vad.push(samples)
+    cold = StreamingVAD(VadConfig(warmup_silence_ms=0)).push(samples)
+    assert [e.kind for e in warm] == [e.kind for e in cold]
+    assert abs(warm[0].speech_start_ms - cold[0].speech_start_ms) <= 64

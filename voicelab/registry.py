@@ -26,12 +26,20 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _capped(threads: int | None, cap: int | None) -> int | None:
+    """A component's thread setting under a worker's cap (None: no setting, no cap)."""
+    if threads is None or cap is None:
+        return cap if threads is None else threads
+    return min(threads, cap)
+
+
 def chained_local_whisper(config: ChainedLocalConfig, threads: int | None = None) -> WhisperConfig:
     """The Whisper settings chained-local transcribes with under ``config``."""
     from voicelab.providers.local_config import WhisperConfig
 
     return WhisperConfig(
-        **_given(model_path=config.whisper_model, cpu_threads=threads),
+        **_given(model_path=config.whisper_model),
+        cpu_threads=_capped(config.stt_threads, threads) or config.stt_threads,
         temperature_fallback=config.stt_temperature_fallback,
         speculative=config.speculative_stt,
     )
@@ -43,11 +51,12 @@ def _chained_local(
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.providers.local_config import LlamaConfig, PiperConfig
     from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
+    from voicelab.vad import VadConfig
 
     assert isinstance(config, ChainedLocalConfig)
     whisper = chained_local_whisper(config, threads)
     piper = PiperConfig(
-        **_given(model_path=config.piper_voice, threads=threads),
+        **_given(model_path=config.piper_voice, threads=_capped(config.tts_threads, threads)),
         max_leading_silence_ms=config.tts_max_leading_silence_ms,
     )
     llama = LlamaConfig(
@@ -63,7 +72,8 @@ def _chained_local(
         route_tools_by_description=config.llm_route_tools_by_description,
         router_keeps_descriptions=config.llm_router_keeps_descriptions,
     )
-    provider = LocalVoiceModelProvider(whisper, piper)
+    vad = VadConfig(warmup_silence_ms=config.vad_warmup_silence_ms)
+    provider = LocalVoiceModelProvider(whisper, piper, vad)
     model, model_name = local_agent_model(llama)
     return ChainedPipeline(
         name="chained-local",

@@ -17,9 +17,11 @@ from voicelab.server.state import ServerConfig
 
 # measured, not decided: every latency figure, the raw stamps, the run's own id, and the agent
 # audio's length (piper's VITS draws its phoneme durations at random: the same text gives
-# 161054 to 166070 bytes from one call to the next, in one process)
+# 161054 to 166070 bytes from one call to the next, in one process); and the cached prompt tokens,
+# which depend on what the process's llama.cpp context held before the run (an earlier test's
+# prompt in the in-process model, nothing in a fresh worker)
 _CONTENT_SECONDS = {"input_audio_s"}
-TIMING_COLUMNS = {"run_id", "timeline_ns"} | {
+TIMING_COLUMNS = {"run_id", "timeline_ns", "llm_cached_input_tokens"} | {
     c for c in COLUMN_NAMES if c.endswith("_s") and c not in _CONTENT_SECONDS
 }
 CONTENT_COLUMNS = [c for c in COLUMN_NAMES if c not in TIMING_COLUMNS]

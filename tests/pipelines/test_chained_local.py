@@ -144,29 +144,40 @@ async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: 
     assert None not in stamps and stamps == sorted(stamps)  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize("min_chars", [24, 0])
-async def test_speech_levers_are_recorded_and_used(min_chars: int) -> None:
+@pytest.mark.parametrize(("min_chars", "words_min_chars"), [(24, 0), (0, 0), (24, 12), (0, 12)])
+async def test_speech_levers_are_recorded_and_used(min_chars: int, words_min_chars: int) -> None:
     from agents.voice.utils import get_sentence_based_splitter
 
     from voicelab.pipelines.chained.config import ChainedLocalConfig
     from voicelab.pipelines.chained.pipeline import ChainedPipeline
     from voicelab.speech_split import SpeechSplitter
 
-    config = ChainedLocalConfig(first_clause_min_chars=min_chars, speculative_stt=False)
+    config = ChainedLocalConfig(
+        first_clause_min_chars=min_chars, first_words_min_chars=words_min_chars,
+        speculative_stt=False,
+    )  # fmt: skip
     pipeline = build_pipeline("chained-local", config=config)
     assert isinstance(pipeline, ChainedPipeline)
     recorded = json.loads(json.dumps(pipeline.describe()))["config"]
     assert recorded["first_clause_min_chars"] == min_chars
+    assert recorded["first_words_min_chars"] == words_min_chars
     assert recorded["speculative_stt"] is False
     assert recorded["tts_max_leading_silence_ms"] == 10.0
+    assert recorded["tts_threads"] == 2
+    assert pipeline.tts_model.describe()["threads"] == 2  # type: ignore[attr-defined]
     assert recorded["stt_temperature_fallback"] is False
     state = await pipeline.start_conversation("levers")
     splitter = pipeline._voice_pipeline(state).config.tts_settings.text_splitter
     text = "Your order 4521 shipped on Monday, and it arrives Friday. Bye"
-    if min_chars:
+    if words_min_chars:
+        assert isinstance(splitter, SpeechSplitter)
+        assert splitter(text)[0] == "Your order 4521"
+    elif min_chars:
         assert isinstance(splitter, SpeechSplitter)
         assert splitter(text)[0] == "Your order 4521 shipped on Monday,"
     else:  # the SDK's own sentence splitter
         assert splitter(text) == get_sentence_based_splitter()(text)
     stt_settings = pipeline.stt_model.describe()  # type: ignore[attr-defined]
+    assert stt_settings["vad"]["warmup_silence_ms"] == recorded["vad_warmup_silence_ms"] == 320
+    assert stt_settings["cpu_threads"] == recorded["stt_threads"] == 2
     assert stt_settings["speculative"] is False and stt_settings["temperature_fallback"] is False

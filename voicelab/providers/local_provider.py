@@ -11,15 +11,19 @@ from voicelab.providers.llama_chat import LlamaChatEngine
 from voicelab.providers.local_config import LlamaConfig, PiperConfig, WhisperConfig
 from voicelab.providers.piper_tts import PiperTTSModel
 from voicelab.providers.whisper_stt import FasterWhisperSTTModel
+from voicelab.vad import VadConfig
 
 
 class LocalVoiceModelProvider(VoiceModelProvider):
     """``VoiceModelProvider`` for faster-whisper and piper; model names are ignored."""
 
     def __init__(
-        self, whisper: WhisperConfig | None = None, piper: PiperConfig | None = None
+        self,
+        whisper: WhisperConfig | None = None,
+        piper: PiperConfig | None = None,
+        vad: VadConfig | None = None,
     ) -> None:
-        self._stt = FasterWhisperSTTModel(whisper)
+        self._stt = FasterWhisperSTTModel(whisper, vad)
         self._tts = PiperTTSModel(piper)
 
     def get_stt_model(self, model_name: str | None) -> STTModel:

@@ -16,7 +16,12 @@ from voicelab.providers.openai_endpoint import (
     DEFAULT_STT_MODEL,
     DEFAULT_TTS_MODEL,
 )
-from voicelab.speech_split import DEFAULT_FIRST_CLAUSE_MIN_CHARS
+from voicelab.speech_split import (
+    DEFAULT_FIRST_CLAUSE_MIN_CHARS,
+    DEFAULT_FIRST_WORDS_MIN_CHARS,
+    FIRST_WORDS_MIN_CHARS_CHAINED,
+)
+from voicelab.vad import DEFAULT_WARMUP_SILENCE_MS
 
 AgentApi = Literal["responses", "chat_completions"]
 
@@ -42,14 +47,20 @@ class ChainedConfig(TurnSettings):
     first_clause_min_chars: int = DEFAULT_FIRST_CLAUSE_MIN_CHARS
     """The answer's first piece goes to TTS at the first clause this long (comma, semicolon or
     colon) or the first sentence, whichever ends first, then whole sentences; 0 is the SDK's
-    own sentence splitter."""
+    own sentence splitter (unless ``first_words_min_chars`` is set)."""
+    first_words_min_chars: int = DEFAULT_FIRST_WORDS_MIN_CHARS
+    """Speed lever: the answer's first piece may also go to TTS at the first complete word once
+    this many characters are waiting, without waiting for punctuation (the model decodes the
+    rest while the first words are synthesised and played); 0 turns it off. On by default in
+    chained-local, where it was measured; off here (a cloud TTS request has its own cost)."""
 
     def __post_init__(self) -> None:
         if self.tts_buffer_size < 1 or self.max_agent_turns < 1:
             raise ConfigError("tts_buffer_size and max_agent_turns must be >= 1")
-        if self.first_clause_min_chars < 0:
+        if self.first_clause_min_chars < 0 or self.first_words_min_chars < 0:
             raise ConfigError(
-                f"first_clause_min_chars must be >= 0, not {self.first_clause_min_chars}"
+                "first_clause_min_chars and first_words_min_chars must be >= 0, not "
+                f"{self.first_clause_min_chars} and {self.first_words_min_chars}"
             )
         if self.input_mode not in ("static", "streamed"):
             raise ConfigError(f"input_mode must be 'static' or 'streamed', not {self.input_mode!r}")
@@ -67,6 +78,9 @@ class ChainedLocalConfig(ChainedConfig):
     default_tool_choice: ClassVar[str] = "required"
     """The embedded 135M model cannot decide on its own when to call a tool."""
 
+    first_words_min_chars: int = FIRST_WORDS_MIN_CHARS_CHAINED
+    """Speed lever (``ChainedConfig.first_words_min_chars``), on: about three words go to
+    piper first, while llama.cpp decodes the rest."""
     whisper_model: str | None = None
     """A CTranslate2 Whisper folder; None is the embedded Whisper tiny.en."""
     llm_model: str | None = None
@@ -111,7 +125,28 @@ class ChainedLocalConfig(ChainedConfig):
     """Piper's silence before each sentence's first audible sample is cut to this; None keeps
     it (``PiperConfig.max_leading_silence_ms``)."""
 
+    stt_threads: int = 2
+    """Speed lever: faster-whisper's CPU threads (``WhisperConfig.cpu_threads``)."""
+    vad_warmup_silence_ms: int = DEFAULT_WARMUP_SILENCE_MS
+    """Streamed input: silence the turn detector hears before the stream, so a word at the
+    stream's very start is not missed (``VadConfig.warmup_silence_ms``); 0 starts cold."""
+    tts_threads: int | None = 2
+    """Speed lever: piper's onnxruntime intra-op threads, which never spin while idle
+    (``PiperConfig.threads``); None keeps onnxruntime's default session (one thread per core,
+    spinning), which competes with llama.cpp still decoding the answer while piper speaks its
+    first piece."""
+
     def __post_init__(self) -> None:
+        if self.stt_threads < 1:
+            raise ConfigError(f"stt_threads must be >= 1, not {self.stt_threads}")
+        if self.vad_warmup_silence_ms < 0:
+            raise ConfigError(
+                f"vad_warmup_silence_ms must be >= 0, not {self.vad_warmup_silence_ms}"
+            )
+        if self.tts_threads is not None and self.tts_threads < 1:
+            raise ConfigError(
+                f"tts_threads must be >= 1 (None: onnxruntime's default), not {self.tts_threads}"
+            )
         if self.llm_threads < 1 or self.llm_threads_batch < 1:
             raise ConfigError(
                 "llm_threads and llm_threads_batch must be >= 1, "

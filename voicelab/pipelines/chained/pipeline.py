@@ -142,8 +142,12 @@ class ChainedPipeline:
 
     def _voice_pipeline(self, state: ChainedConversation) -> VoicePipeline:
         settings = TTSModelSettings(buffer_size=self.config.tts_buffer_size)
-        if self.config.first_clause_min_chars:  # a new splitter per turn: it knows what it cut
-            settings.text_splitter = SpeechSplitter(self.config.first_clause_min_chars)
+        config = self.config
+        if config.first_clause_min_chars or config.first_words_min_chars:
+            # a new splitter per turn: it knows what it cut
+            settings.text_splitter = SpeechSplitter(
+                config.first_clause_min_chars, config.first_words_min_chars
+            )
         return VoicePipeline(
             workflow=state.workflow,
             stt_model=state.stt,
