@@ -22,7 +22,7 @@ from voicelab.runner import RunOptions, run_dataset
 from voicelab.server.state import BACKENDS
 from voicelab.testing import ScriptedPipeline
 
-COST_COLUMNS = ["cost_usd", "cost_basis", "judge_cost_usd"]
+COST_COLUMNS = ["cost_usd", "cost_basis", "judge_cost_usd", "judge_cost_basis"]
 # Every component of the scripted pipeline runs "local/scripted". This table prices it
 # (no free "local/" prefix here), so each row's stored usage has a known cost.
 LOCAL_PRICED = """
@@ -99,6 +99,33 @@ def test_repricing_reprices_the_judges_stored_tokens_too(run_folder: Path, tmp_p
     assert repriced["judge_cost_usd"].isna().tolist() == [False] * 4 + [True] * 4
     unjudged = reprice(load_run(run_folder), run_pricing(info, load_price_table(prices), None, "r"))
     assert unjudged["judge_cost_usd"].isna().all()
+
+
+def test_repricing_keeps_a_projected_judges_basis_a_projection(
+    run_folder: Path, tmp_path: Path
+) -> None:
+    # rows 0-3 judged by a stand-in server (a projection), rows 4-7 by the paid model
+    bases = ["projection: local/scripted, prices as of old"] * 4 + ["prices as of old"] * 4
+    frame = load_run(run_folder).assign(
+        judge_model=pd.array(["local/scripted"] * 8, dtype="string"),
+        judge_input_tokens=pd.array([1_000_000] * 8, dtype="Int64"),
+        judge_output_tokens=pd.array([500_000] * 8, dtype="Int64"),
+        judge_cost_basis=pd.array(bases, dtype="string"),
+    )
+    prices = tmp_path / "prices.toml"
+    prices.write_text(LOCAL_PRICED)
+    repriced = reprice(frame, run_pricing(load_run_info(run_folder), load_price_table(prices),
+                                          None, "run"))  # fmt: skip
+    assert repriced["judge_cost_basis"].tolist() == (
+        ["projection: local/scripted, prices as of 2031-02-03"] * 4
+        + ["prices as of 2031-02-03"] * 4
+    )
+    assert repriced["judge_cost_usd"].tolist() == pytest.approx([2.0] * 8)
+    unjudged = reprice(
+        load_run(run_folder),
+        run_pricing(load_run_info(run_folder), load_price_table(prices), None, "r"),
+    )
+    assert unjudged["judge_cost_basis"].isna().all()
 
 
 def test_cost_per_turn_per_1k_and_per_successful_task(run_folder: Path, tmp_path: Path) -> None:

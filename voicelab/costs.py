@@ -2,10 +2,10 @@
 usage with another price table or as a projection onto other models.
 
 Every row keeps its usage (tokens, characters, audio seconds), so its cost can be computed
-again later: ``reprice`` changes ``cost_usd``, ``cost_basis`` and ``judge_cost_usd`` and
-nothing else. A cost that
-cannot be known (a model without a price, usage not recorded) is NA, never 0, and a total over
-rows with any NA cost is NA too (``unpriced_turns`` says how many).
+again later: ``reprice`` changes ``cost_usd``, ``cost_basis``, ``judge_cost_usd`` and
+``judge_cost_basis`` and nothing else. A cost that cannot be known (a model without a price,
+usage not recorded) is NA, never 0, and a total over rows with any NA cost is NA too
+(``unpriced_turns`` says how many).
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ import pandas as pd
 
 from voicelab.errors import ResultsError
 from voicelab.grouping import GroupKey, iter_groups
-from voicelab.metrics.cost import PriceTable, Pricing, judge_cost_usd, run_pricing_for
+from voicelab.metrics.cost import (
+    PriceTable,
+    Pricing,
+    is_projection_basis,
+    judge_cost_usd,
+    judge_pricing,
+    run_pricing_for,
+)
 from voicelab.trials import task_outcomes
 from voicelab.turn_result import Usage
 
@@ -62,30 +69,39 @@ def run_pricing(
 
 def reprice(frame: pd.DataFrame, pricing: Pricing) -> pd.DataFrame:
     """The table with ``cost_usd`` recomputed from each row's usage, ``cost_basis`` set, and
-    ``judge_cost_usd`` recomputed from the judge's stored tokens with the same price table (a
-    judge is never projected: it ran on its own model); every other column as it was."""
+    the judge's cost recomputed from its stored tokens with the same price table (a judge is
+    never projected onto other models: it ran on its own; a judge a stand-in server answered
+    stays a projection); every other column as it was."""
     costs: list[float | None] = []
-    judge_costs: list[float | None] = []
+    judged: list[tuple[float | None, str | None]] = []
     for row in frame.to_dict("records"):
         usage = row_usage(row)
         costs.append(None if usage is None else pricing.cost_usd(usage))
-        judge_costs.append(_row_judge_cost(row, pricing.table))
+        judged.append(_row_judge_cost(row, pricing.table))
     return frame.assign(
         cost_usd=pd.array(costs, dtype="Float64"),
         cost_basis=pd.array([pricing.basis] * len(frame), dtype="string"),
-        judge_cost_usd=pd.array(judge_costs, dtype="Float64"),
+        judge_cost_usd=pd.array([cost for cost, _ in judged], dtype="Float64"),
+        judge_cost_basis=pd.array([basis for _, basis in judged], dtype="string"),
     )
 
 
-def _row_judge_cost(row: Mapping[Hashable, Any], table: PriceTable) -> float | None:
-    """The row's judge cost at ``table``'s prices; None when no judge ran or its tokens are
-    unknown."""
-    model, tokens_in, tokens_out = (
-        row[c] for c in ("judge_model", "judge_input_tokens", "judge_output_tokens")
+def _row_judge_cost(
+    row: Mapping[Hashable, Any], table: PriceTable
+) -> tuple[float | None, str | None]:
+    """The row's judge cost at ``table``'s prices and its basis, a projection if it was one;
+    (None, None) when no judge ran; the cost None when its tokens are unknown."""
+    model, tokens_in, tokens_out, basis = (
+        row[c]
+        for c in ("judge_model", "judge_input_tokens", "judge_output_tokens", "judge_cost_basis")
     )
-    if _missing(model) or _missing(tokens_in) or _missing(tokens_out):
-        return None
-    return judge_cost_usd(str(model), int(tokens_in), int(tokens_out), table)
+    if _missing(model):
+        return None, None
+    projection = not _missing(basis) and is_projection_basis(str(basis))
+    priced = judge_pricing(str(model), table, projection=projection)
+    if _missing(tokens_in) or _missing(tokens_out):
+        return None, priced.basis
+    return judge_cost_usd(priced, int(tokens_in), int(tokens_out)), priced.basis
 
 
 def _hashable(key: GroupKey) -> GroupKey:

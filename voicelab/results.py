@@ -147,6 +147,13 @@ _JUDGE_COLUMNS = [
         "the judge's own cost from its tokens and the price table (not in cost_usd); NA if unknown",
     ),
     Column(
+        "judge_cost_basis",
+        "string",
+        "what judge_cost_usd is: 'prices as of DATE' (what the judge's model costs), or "
+        "'projection: MODEL, prices as of DATE' (voicelab's own server answered for the model: "
+        "nothing was paid); NA when no judge ran",
+    ),
+    Column(
         "judge_error",
         "string",
         "why the judge gave no verdict (HTTP error, timeout, malformed verdict); the agent's "

@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from voicelab.datasets.types import Turn
-from voicelab.metrics.cost import PriceTable, Pricing, judge_cost_usd
+from voicelab.metrics.cost import (
+    PriceTable,
+    Pricing,
+    is_stand_in,
+    judge_cost_usd,
+    judge_pricing,
+)
 from voicelab.metrics.latency import latency_figures
 from voicelab.metrics.quality import score_quality
 from voicelab.metrics.wer import turn_wer
@@ -134,6 +140,11 @@ def evaluation_fields(
     verdict = judged.verdict if judged else None
     heard = evaluation.agent_transcript if evaluation else None
     transcript = heard.transcript if heard else None
+    judge_priced = (
+        judge_pricing(judged.model, prices, projection=is_stand_in(judged.backend))
+        if judged
+        else None
+    )
     return {
         "judge_model": judged.model if judged else None,
         "judge_prompt": judged.prompt if judged else None,
@@ -145,10 +156,11 @@ def evaluation_fields(
         "judge_input_tokens": judged.input_tokens if judged else None,
         "judge_output_tokens": judged.output_tokens if judged else None,
         "judge_cost_usd": (
-            judge_cost_usd(judged.model, judged.input_tokens, judged.output_tokens, prices)
-            if judged
+            judge_cost_usd(judge_priced, judged.input_tokens, judged.output_tokens)
+            if judged and judge_priced
             else None
         ),
+        "judge_cost_basis": judge_priced.basis if judge_priced else None,
         "judge_error": _error_text(judged.error if judged else None, secrets),
         "judge_error_type": type(judged.error).__name__ if judged and judged.error else None,
         "agent_transcript": transcript,

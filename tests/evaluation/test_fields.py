@@ -55,3 +55,18 @@ def test_a_judge_error_keeps_its_tokens_and_a_verdict_its_score() -> None:
     judged = JudgeOutcome("gpt-4o-mini", "[]", verdict=verdict, input_tokens=10, output_tokens=5)
     fields = evaluation_fields(_turn("en"), RESULT, TurnEvaluation(judge=judged), prices=prices)
     assert fields["judge_score"] == pytest.approx(2 / 3) and fields["judge_error"] is None
+
+
+@pytest.mark.parametrize(
+    ("backend", "basis"),
+    [("openai", "prices as of {as_of}"), ("openai-compatible", "prices as of {as_of}"),
+     ("local-server", "projection: gpt-4o-mini, prices as of {as_of}"),
+     ("synthetic", "projection: gpt-4o-mini, prices as of {as_of}")],
+)  # fmt: skip
+def test_the_judges_cost_basis_says_whether_it_was_paid(backend: str, basis: str) -> None:
+    prices = load_price_table()
+    judged = JudgeOutcome("gpt-4o-mini", "[]", input_tokens=1_000_000, output_tokens=0,
+                          backend=backend)  # fmt: skip
+    fields = evaluation_fields(_turn("en"), RESULT, TurnEvaluation(judge=judged), prices=prices)
+    assert fields["judge_cost_basis"] == basis.format(as_of=prices.as_of)
+    assert fields["judge_cost_usd"] == pytest.approx(0.15)  # the same figure, labelled

@@ -124,6 +124,18 @@ async def test_the_judges_cost_is_its_own_column_and_the_agents_cost_is_unchange
     assert plain["judge_cost_usd"].isna().all() and plain["judge_model"].isna().all()
 
 
+async def test_a_judge_served_by_voicelabs_own_server_is_priced_as_a_projection(
+    synthetic: LocalServer, demo_data: Path, tmp_path: Path
+) -> None:
+    # the synthetic server answers for gpt-4o-mini: nobody paid OpenAI for these tokens
+    judged = await _run(synthetic, demo_data, tmp_path / "judged", _evaluator(synthetic.base_url))
+    assert judged["judge_cost_usd"].notna().all()
+    assert (judged["judge_cost_basis"] == "projection: gpt-4o-mini, prices as of test").all()
+    assert load_run_info(tmp_path / "judged")["evaluation"]["judge"]["backend"] == "synthetic"
+    unjudged = await _run(synthetic, demo_data, tmp_path / "plain")
+    assert unjudged["judge_cost_basis"].isna().all()
+
+
 async def test_a_judge_answering_500_fills_judge_error_and_the_agents_row_is_intact(
     failing_judge: LocalServer, demo_data: Path, tmp_path: Path
 ) -> None:

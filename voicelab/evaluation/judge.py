@@ -16,6 +16,7 @@ from voicelab.evaluation.settings import JudgeSettings
 from voicelab.evaluation.verdict import FORCE_VERDICT, VERDICT_TOOL, Verdict, parse_verdict
 from voicelab.execution.retry import Failure, RetryPolicy, error_failure, with_retries
 from voicelab.providers.openai_endpoint import OpenAIEndpoint
+from voicelab.providers.server_backend import http_backend
 from voicelab.turn_result import TurnResult
 
 
@@ -31,6 +32,9 @@ class JudgeOutcome:
     output_tokens: int | None = None
     error: VoicelabError | None = None
     attempts: int = 1
+    backend: str | None = None
+    """Who answered: the backend label of the judge's server (``voicelab serve`` names itself,
+    e.g. ``synthetic``; its tokens are then priced as a projection, not as paid)."""
 
     @property
     def failure(self) -> Failure | None:
@@ -61,12 +65,15 @@ class Judge:
         self._endpoint = OpenAIEndpoint(
             api_key=api_key, base_url=settings.base_url, timeout_s=settings.timeout_s
         )
+        self.backend = http_backend(self._endpoint)
+        """The judge's backend label, asked of its server once (as chained-openai does)."""
 
     def describe(self) -> dict[str, Any]:
         """The judge's settings and rubric, recorded in run.json (never its key)."""
         return {
             "model": self.settings.model,
             "base_url": self.settings.base_url,
+            "backend": self.backend,
             "api_key_env": self.settings.api_key_env,
             "rubric_file": self.settings.rubric,
             "rubric": self.rubric,
@@ -103,12 +110,12 @@ class Judge:
                 completion = await client.chat.completions.create(**request)
         except Exception as e:  # every failure of the request is the judge's error, not the turn's
             error = as_voicelab_error(e, where=where, secrets=self.secrets)
-            return JudgeOutcome(self.settings.model, prompt, error=error)
+            return JudgeOutcome(self.settings.model, prompt, error=error, backend=self.backend)
         usage = completion.usage
         answered = JudgeOutcome(
             self.settings.model, prompt,
             input_tokens=usage.prompt_tokens if usage else None,
-            output_tokens=usage.completion_tokens if usage else None,
+            output_tokens=usage.completion_tokens if usage else None, backend=self.backend,
         )  # fmt: skip
         try:
             if not completion.choices:

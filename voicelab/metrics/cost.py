@@ -166,16 +166,6 @@ def turn_cost_usd(usage: Usage, models: Mapping[str, str], table: PriceTable) ->
     return total
 
 
-def judge_cost_usd(
-    model: str, input_tokens: int | None, output_tokens: int | None, table: PriceTable
-) -> float | None:
-    """A judge's cost: its tokens priced as text of its model; None when they are unknown."""
-    if input_tokens is None or output_tokens is None:
-        return None
-    usage = Usage(llm_input_tokens=input_tokens, llm_output_tokens=output_tokens)
-    return turn_cost_usd(usage, {"llm": model}, table)
-
-
 @dataclass(frozen=True)
 class Pricing:
     """How a run's usage is priced: the table, the model each component is priced as, and
@@ -192,11 +182,34 @@ class Pricing:
         dated = f"prices as of {self.table.as_of}"
         if not self.projection:
             return dated
-        return f"projection: {', '.join(self.models.values())}, {dated}"
+        return f"{_PROJECTION_LABEL}{', '.join(self.models.values())}, {dated}"
 
     def cost_usd(self, usage: Usage) -> float | None:
         """The turn's cost on this basis; None when it cannot be priced."""
         return turn_cost_usd(usage, self.models, self.table)
+
+
+_PROJECTION_LABEL = "projection: "  # how a cost_basis label of a projection starts
+
+
+def is_projection_basis(basis: str | None) -> bool:
+    """Whether a ``cost_basis`` label (``Pricing.basis``) is that of a projection."""
+    return basis is not None and basis.startswith(_PROJECTION_LABEL)
+
+
+def judge_pricing(model: str, table: PriceTable, *, projection: bool) -> Pricing:
+    """How a judge's tokens are priced: as text of its own model (``--price-as`` is the
+    agent's, never the judge's), a projection when a stand-in server answered for it."""
+    return Pricing(table, {"llm": model}, projection=projection)
+
+
+def judge_cost_usd(
+    pricing: Pricing, input_tokens: int | None, output_tokens: int | None
+) -> float | None:
+    """A judge's cost: its tokens priced as text of its model; None when they are unknown."""
+    if input_tokens is None or output_tokens is None:
+        return None
+    return pricing.cost_usd(Usage(llm_input_tokens=input_tokens, llm_output_tokens=output_tokens))
 
 
 _CHAINED_ORDER = ("stt", "llm", "tts")  # the order of --price-as A,B,C
@@ -220,12 +233,17 @@ STAND_IN_BACKENDS = ("local-server", "local-cascade", "synthetic")
 names with local models or none, so pricing those names is a projection, not what was paid."""
 
 
+def is_stand_in(backend: str | None) -> bool:
+    """Whether ``backend`` (a backend label) is voicelab's own server answering for a model."""
+    return backend in STAND_IN_BACKENDS
+
+
 def run_pricing_for(
     models: Mapping[str, str], backend: str | None, table: PriceTable, price_as: str | None
 ) -> Pricing:
     """How a run's usage is priced: its own models (actual cost), or a projection when
     ``price_as`` names other models or a stand-in backend served the named ones."""
-    if price_as or backend in STAND_IN_BACKENDS:
+    if price_as or is_stand_in(backend):
         return projected_pricing(price_as, models, table)
     return Pricing(table, dict(models))
 
