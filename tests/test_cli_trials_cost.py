@@ -65,9 +65,13 @@ def test_a_repeated_projected_realtime_run_and_its_report(
     report = _voicelab("report", str(out))
     assert report.returncode == 0, report.stderr
     assert "pass_hat_k" in report.stdout and projection in report.stdout
-    # without --price-as the report re-prices the run's own model names, still a projection:
-    # the synthetic server answered for them
-    own = _voicelab("report", str(out), "--prices", str(PRICES))
+    # re-priced with a price file alone, the run keeps the projection it was run with
+    kept = _voicelab("report", str(out), "--prices", str(PRICES))
+    assert kept.returncode == 0, kept.stderr
+    assert projection in kept.stdout
+    # --price-as names another: the run's own model names, still a projection (the synthetic
+    # server answered for them)
+    own = _voicelab("report", str(out), "--price-as", "realtime=gpt-realtime")
     assert own.returncode == 0, own.stderr
     assert "projection: gpt-realtime, gpt-4o-transcribe, prices as of" in own.stdout
     wrong = _voicelab("report", str(out), "--price-as", "gpt-4o-transcribe,gpt-4o,tts-1")

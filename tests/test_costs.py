@@ -14,7 +14,7 @@ import soundfile as sf
 
 from voicelab.costs import cost_summary, reprice, run_pricing
 from voicelab.datasets.types import Conversation, Dataset, Turn
-from voicelab.errors import ConfigError
+from voicelab.errors import ConfigError, ResultsError
 from voicelab.execution.trials import trial_conversation_id
 from voicelab.metrics.cost import STAND_IN_BACKENDS, load_price_table, run_pricing_for
 from voicelab.run_folder import load_run, load_run_info
@@ -238,3 +238,92 @@ def test_a_stand_in_server_is_priced_as_a_projection() -> None:
     assert run_pricing_for(models, "openai", table, None).basis.startswith("prices as of")
     served = run_pricing_for(models, "local-cascade", table, None)
     assert served.projection and served.basis.startswith("projection: gpt-realtime")
+
+
+PROJECTION = "gpt-4o-transcribe,gpt-4o,gpt-4o-mini-tts"
+
+
+def _resume(out: Path, dataset: Dataset, **pricing: object) -> pd.DataFrame:
+    return asyncio.run(
+        run_dataset(ScriptedPipeline(), dataset, out, options=RunOptions(save_audio=False),
+                    **pricing)  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_resuming_on_another_pricing_basis_is_refused_and_nothing_is_touched(
+    tmp_path: Path,
+) -> None:
+    dataset = _dataset(tmp_path)
+    out = tmp_path / "run"
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_PRICED)
+    _resume(out, dataset.head(2), prices=load_price_table(local))  # north only: south to go
+    before = {name: (out / name).read_bytes() for name in ("rows.jsonl", "run.json")}
+    shipped = load_price_table()
+    refusals = [
+        ({"price_as": PROJECTION}, f"projection: {PROJECTION.replace(',', ', ')}, prices as of "
+                                   f"{shipped.as_of}"),
+        ({}, f"prices as of {shipped.as_of}"),  # the shipped table, not the run's file
+    ]  # fmt: skip
+    for pricing, other in refusals:
+        with pytest.raises(ResultsError) as refused:
+            _resume(out, dataset, **pricing)
+        message = str(refused.value)
+        assert str(out) in message
+        assert "prices as of 2031-02-03" in message and other in message
+        assert "voicelab report" in message and "--prices" in message
+        assert {name: (out / name).read_bytes() for name in before} == before
+    # the same date but other rates is another basis too
+    local.write_text(
+        LOCAL_PRICED.replace("audio_input_per_minute = 0.6", "audio_input_per_minute = 0.7")
+    )
+    with pytest.raises(ResultsError, match="another price table"):
+        _resume(out, dataset, prices=load_price_table(local))
+    local.write_text(LOCAL_PRICED)  # the run's own prices: it resumes
+    frame = _resume(out, dataset, prices=load_price_table(local))
+    assert len(frame) == 4 and (frame["cost_basis"] == "prices as of 2031-02-03").all()
+
+
+def test_resuming_a_projection_with_the_same_projection_goes_on(tmp_path: Path) -> None:
+    dataset = _dataset(tmp_path)
+    out = tmp_path / "run"
+    _resume(out, dataset.head(2), price_as=PROJECTION)
+    frame = _resume(out, dataset, price_as=PROJECTION)
+    assert len(frame) == 4 and frame["cost_basis"].str.startswith("projection: ").all()
+    assert frame["cost_basis"].nunique() == 1
+
+
+NEWER_PRICES = """
+as_of = "2032-01-01"
+source = "https://example.org/prices"
+[models."gpt-4o-transcribe"]
+audio_input_per_minute = 0.6
+[models."gpt-4o"]
+text_input_per_1m_tokens = 1.0
+text_output_per_1m_tokens = 2.0
+[models."gpt-4o-mini"]
+text_input_per_1m_tokens = 0.1
+text_output_per_1m_tokens = 0.2
+[models."gpt-4o-mini-tts"]
+characters_per_1m = 10.0
+"""
+
+
+def test_repricing_a_projected_run_keeps_its_projection_models(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _resume(out, _dataset(tmp_path), price_as=PROJECTION)
+    newer = tmp_path / "newer.toml"
+    newer.write_text(NEWER_PRICES)
+    info = load_run_info(out)
+    kept = run_pricing(info, load_price_table(newer), None, "run")
+    assert kept.basis == f"projection: {PROJECTION.replace(',', ', ')}, prices as of 2032-01-01"
+    repriced = reprice(load_run(out), kept)
+    # 1 s of STT at 0.6/min, 10 input and 5 output tokens of gpt-4o, no TTS characters
+    assert repriced["cost_usd"].tolist() == pytest.approx([0.01 + 0.00002] * 4)
+    named = run_pricing(info, load_price_table(newer), "llm=gpt-4o-mini", "run")
+    assert named.basis == (
+        "projection: local/scripted, gpt-4o-mini, local/scripted, prices as of 2032-01-01"
+    )  # --price-as names the projection afresh, onto the run's own models
+    newer.write_text(NEWER_PRICES.replace('[models."gpt-4o"]', '[models."gpt-4.1"]'))
+    with pytest.raises(ConfigError, match=r"projection .*run\.json.*no price for gpt-4o\b"):
+        run_pricing(info, load_price_table(newer), None, "run")

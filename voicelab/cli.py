@@ -303,7 +303,8 @@ def _add_trials_cost_flags(run: argparse.ArgumentParser, report: argparse.Argume
     run.add_argument("--price-as", metavar="SPEC", help=price_as)
     report.add_argument(
         "--prices", metavar="FILE",
-        help="re-price every row's stored usage with this price table (only cost columns change)",
+        help="re-price every row's stored usage with this price table (only cost columns change; "
+        "a run made with --price-as keeps its projection unless --price-as is given)",
     )  # fmt: skip
     report.add_argument("--price-as", metavar="SPEC", help=price_as)
 

@@ -25,6 +25,7 @@ from voicelab.metrics.cost import (
     is_projection_basis,
     judge_cost_usd,
     judge_pricing,
+    projection_onto,
     run_pricing_for,
 )
 from voicelab.trials import task_outcomes
@@ -61,10 +62,26 @@ def run_models(info: Mapping[str, Any], where: str) -> dict[str, str]:
 def run_pricing(
     info: Mapping[str, Any], table: PriceTable, price_as: str | None, where: str
 ) -> Pricing:
-    """How to price a run recorded in ``info`` (its ``run.json``): its own models, or a
-    projection (``price_as``'s models, or a stand-in server's)."""
+    """How to price a run recorded in ``info`` (its ``run.json``) with ``table``: a projection
+    onto ``price_as``'s models when given, else on the basis the run was priced on (its own
+    models, or the projection it was run with: ``voicelab run --price-as``, a stand-in
+    server)."""
+    models = run_models(info, where)
+    recorded = info.get("prices") or {}
+    priced_as = recorded.get("priced_as")
+    named = {str(c): str(m) for c, m in priced_as.items()} if isinstance(priced_as, Mapping) else {}
+    if named and named != models and not price_as and _recorded_projection(recorded):
+        what = f"{where}: the run's projection onto {', '.join(named.values())} (run.json)"
+        return projection_onto(named, models, table, what)
     backend = (info.get("pipeline_config") or {}).get("backend")
-    return run_pricing_for(run_models(info, where), backend, table, price_as)
+    return run_pricing_for(models, backend, table, price_as)
+
+
+def _recorded_projection(prices: Mapping[str, Any]) -> bool:
+    """Whether run.json's ``prices`` say the run was priced as a projection."""
+    if "projection" in prices:
+        return bool(prices["projection"])
+    return is_projection_basis(prices.get("cost_basis"))  # run.json of an older voicelab
 
 
 def reprice(frame: pd.DataFrame, pricing: Pricing) -> pd.DataFrame:

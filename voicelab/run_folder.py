@@ -9,8 +9,9 @@
 ``audio/``                 agent speech per turn (``<turn_id>.wav``), and each conversation as
                            heard (``conversations/<conversation_id>.wav``: user left, agent right)
 
-A folder belongs to one dataset and one ``config_hash`` (pipeline config and agent): another is
-refused before any file is touched. A subset of the same dataset reuses it; no finished row is
+A folder belongs to one dataset, one ``config_hash`` (pipeline config and agent) and one cost
+basis (price table and projection, ``voicelab.costs`` re-prices it later): another is refused
+before any file is touched. A subset of the same dataset reuses it; no finished row is
 ever deleted. Rows are keyed by (turn, ``trial``): with ``voicelab run --repeat k`` each
 conversation runs k times, and resume works per (conversation, trial). Rows written before a
 column was added (``voicelab.results.ADDED_COLUMNS``, e.g. ``trial``) read with its default.
@@ -217,6 +218,25 @@ class RunFolder:
                 f"{config_hash}); use a new folder"
             )
 
+    def _check_prices(self, info: Mapping[str, Any], run_info: Mapping[str, Any]) -> None:
+        """Refuse to add rows priced on another basis than the folder's (one basis a folder)."""
+        before, now = info.get("prices") or {}, run_info.get("prices") or {}
+        if not before or not now:
+            return  # a run.json of an older voicelab, or a caller that prices nothing
+        basis, other = before.get("cost_basis"), now.get("cost_basis")
+        digests = before.get("rates_digest"), now.get("rates_digest")
+        if basis == other and (None in digests or digests[0] == digests[1]):
+            return
+        if basis == other:
+            other = f"{other} from another price table ({now.get('source')})"
+            basis = f"{basis} ({before.get('source')})"
+        raise ResultsError(
+            f"{self.path}: its rows are priced on {basis!r}, this run would price on {other!r}; "
+            "one folder holds one cost basis. Resume with the --prices/--price-as the run "
+            f"started with, then re-price the whole run: voicelab report {self.path} "
+            "--prices FILE --price-as SPEC"
+        )
+
     def claim(
         self, run_info: Mapping[str, Any], dataset: Dataset, repeat: int = 1
     ) -> set[tuple[str, int]]:
@@ -232,6 +252,7 @@ class RunFolder:
         if previous is not None:
             self._check_dataset(previous, dataset)
             self._check_config(previous, str(run_info["pipeline"]), str(run_info["config_hash"]))
+            self._check_prices(previous, run_info)
         self.path.mkdir(parents=True, exist_ok=True)
         rows = self._set_aside_unreadable()
         done = {(row["turn_id"], row["trial"]) for row in rows}

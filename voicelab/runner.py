@@ -129,6 +129,8 @@ class _Run:
                 "source": self.prices.source,
                 "cost_basis": self.pricing.basis,
                 "priced_as": dict(self.pricing.models),
+                "projection": self.pricing.projection,
+                "rates_digest": self.prices.digest,
             },
             "environment": describe_environment(),
         }

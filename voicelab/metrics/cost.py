@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -47,6 +49,12 @@ class PriceTable:
     free_prefixes: tuple[str, ...] = ()
     provenance: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Model -> where its prices come from (``as_of``, ``source``, ``verified``, ``note``)."""
+
+    @property
+    def digest(self) -> str:
+        """A short hash of every rate and free prefix: two tables of one date may differ."""
+        blob = json.dumps([self.models, sorted(self.free_prefixes)], sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
 
     def rates(self, model: str) -> Mapping[str, float] | None:
         """The model's rates; all-zero for local models; None when the price is unknown."""
@@ -258,16 +266,24 @@ def projected_pricing(
     (``realtime=gpt-realtime``); components it does not name keep the run's model.
     """
     named = _named_components(spec) if spec else {}
+    return projection_onto(named, run_models, table, f"--price-as {spec!r}")
+
+
+def projection_onto(
+    named: Mapping[str, str], run_models: Mapping[str, str], table: PriceTable, what: str
+) -> Pricing:
+    """The run's usage priced as if its components ran on ``named``'s models (the others keep
+    the run's model); ``what`` names where ``named`` comes from in an error."""
     unknown = sorted(set(named) - set(run_models))
     if unknown:
         raise ConfigError(
-            f"--price-as {spec!r}: the run's components are {', '.join(run_models)}; name "
+            f"{what}: the run's components are {', '.join(run_models)}; name "
             f"them as {','.join(f'{c}=MODEL' for c in run_models)}"
         )
     unpriced = [m for m in named.values() if table.rates(m) is None]
     if unpriced:
         raise ConfigError(
-            f"--price-as {spec!r}: no price for {', '.join(unpriced)} in the price table "
+            f"{what}: no price for {', '.join(unpriced)} in the price table "
             f"({table.source}); add it with --prices FILE"
         )
     return Pricing(table, {c: named.get(c, m) for c, m in run_models.items()}, projection=True)
