@@ -101,3 +101,35 @@ def test_report_by_an_unknown_tag_is_a_clean_error(
     captured = capsys.readouterr()
     assert captured.err.startswith("voicelab: error: cannot group by accent")
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("by", [("pipeline",), ("pipeline", "speaker")])
+def test_summaries_of_an_empty_table_are_empty_with_the_same_columns(
+    runs: dict[str, Path], by: tuple[str, ...]
+) -> None:
+    from voicelab.costs import cost_summary
+    from voicelab.results import to_frame
+    from voicelab.trials import trial_summary
+
+    full, empty = _frame(runs["a"]), to_frame([])
+    for summary in (summarize, cost_summary, trial_summary):
+        made = summary(empty, by=by)
+        assert made.empty and list(made.index.names) == list(by), summary.__name__
+        assert list(made.columns) == list(summary(full, by=by).columns), summary.__name__
+
+
+def test_report_of_a_run_without_finished_turns_says_so(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicelab.run_folder import ROWS_FILE, RUN_FILE
+
+    started = tmp_path / "started"  # claimed, then stopped before its first turn finished
+    started.mkdir()
+    (started / RUN_FILE).write_bytes((runs["a"] / RUN_FILE).read_bytes())
+    for rows in (None, b""):  # no row log yet, or an empty one
+        if rows is not None:
+            (started / ROWS_FILE).write_bytes(rows)
+        assert main(["report", str(started)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"voicelab: error: {started}: the run holds no finished turns"), err
+        assert "voicelab run" in err and "Traceback" not in err

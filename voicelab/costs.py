@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from voicelab.errors import ResultsError
-from voicelab.grouping import GroupKey, iter_groups
+from voicelab.grouping import GroupKey, group_table, iter_groups
 from voicelab.metrics.cost import (
     PriceTable,
     Pricing,
@@ -32,6 +32,11 @@ from voicelab.trials import task_outcomes
 from voicelab.turn_result import Usage
 
 TURNS_PER_THOUSAND = 1_000
+COST_SUMMARY_COLUMNS = (
+    "turns", "unpriced_turns", "cost_usd_total", "cost_usd_per_turn", "cost_usd_per_1k_turns",
+    "successful_tasks", "cost_usd_per_successful_task", "cost_basis",
+)  # fmt: skip
+"""The columns of ``cost_summary``, after its group columns."""
 USAGE_COLUMNS = tuple(f.name for f in fields(Usage))
 """Usage counts, each stored in the result column of the same name."""
 
@@ -161,4 +166,4 @@ def cost_summary(frame: pd.DataFrame, by: Sequence[str] = ("pipeline",)) -> pd.D
                 or None,
             }
         )
-    return pd.DataFrame.from_records(records).set_index(list(by))
+    return group_table(records, by, COST_SUMMARY_COLUMNS)

@@ -29,6 +29,8 @@ def with_group_columns(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     missing = [name for name in by if name not in frame.columns]
     if not missing:
         return frame
+    if frame.empty:  # no turn, so no tag to check a name against: no group either
+        return frame.assign(**{name: pd.Series(dtype="object") for name in missing})
     if "tags" not in frame.columns:
         raise ResultsError(f"cannot group by {', '.join(missing)}: no such column and no tags")
     tags = row_tags(frame)
@@ -53,3 +55,13 @@ def iter_groups(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[GroupK
     grouped = with_group_columns(frame, by)
     for key, group in grouped.groupby(list(by), sort=True, dropna=False):
         yield tuple(key) if isinstance(key, tuple) else (key,), group
+
+
+def group_table(
+    records: Sequence[dict[str, object]], by: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    """One record per group as a table indexed by ``by``; with no group (an empty result
+    table), an empty table of the same index and ``columns``."""
+    if records:
+        return pd.DataFrame.from_records(records).set_index(list(by))
+    return pd.DataFrame(columns=[*by, *columns]).set_index(list(by))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from voicelab.costs import cost_summary
-from voicelab.grouping import iter_groups
+from voicelab.grouping import group_table, iter_groups
 from voicelab.paired import PairedComparison, compare_runs
 from voicelab.stats import BootstrapConfig, corpus_wer, summarize_ci
 from voicelab.trials import has_trials, trial_summary
@@ -20,6 +20,11 @@ SUMMARY_LATENCIES = (
 )  # fmt: skip
 
 _SUMMARY_COSTS = ("cost_usd_per_turn", "cost_usd_per_1k_turns", "cost_usd_per_successful_task")
+_SUMMARY_FIGURES = (
+    "turns", "errors", "wer", "quality", "tool_call_ok", "cost_usd", *_SUMMARY_COSTS,
+    "judge_score", "agent_wer_mean", "judge_cost_usd",
+)  # fmt: skip
+"""The columns of ``summarize`` after its group columns, before the latency percentiles."""
 
 
 def summarize(
@@ -54,7 +59,8 @@ def summarize(
             record[f"{column}_p50"] = values.median() if len(values) else float("nan")
             record[f"{column}_p90"] = values.quantile(0.9) if len(values) else float("nan")
         records.append(record)
-    return pd.DataFrame.from_records(records).set_index(list(by))
+    percentiles = [f"{column}_{p}" for column in latencies for p in ("p50", "p90")]
+    return group_table(records, by, [*_SUMMARY_FIGURES, *percentiles])
 
 
 def format_summary(summary: pd.DataFrame) -> str:

@@ -316,7 +316,8 @@ class RunFolder:
         return frame
 
     def read_table(self) -> pd.DataFrame:
-        """The folder's current rows (from the row log, else the parquet table)."""
+        """The folder's current rows (from the row log, else the parquet table); none when
+        the run has started but no turn has finished."""
         log_path = self.path / ROWS_FILE
         if log_path.exists():
             log = _read_log(log_path)
@@ -341,8 +342,10 @@ class RunFolder:
                 raise ResultsError(f"{parquet_path}: cannot read the result table ({e})") from e
             added = {k: v for k, v in ADDED_COLUMNS.items() if k not in frame.columns}
             return self._with_cost_basis(to_frame(frame.assign(**added), str(parquet_path)))
+        if self.info() is not None:  # claimed, stopped before its first turn finished
+            return to_frame([], str(log_path))
         raise ResultsError(
-            f"{self.path}: not a voicelab run folder (no {ROWS_FILE} or {PARQUET_FILE})"
+            f"{self.path}: not a voicelab run folder (no {RUN_FILE}, {ROWS_FILE} or {PARQUET_FILE})"
         )
 
     def _with_cost_basis(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -359,7 +362,10 @@ def load_run(path: str | Path) -> pd.DataFrame:
     """The result table of a run folder, finished or interrupted."""
     frame = RunFolder(path).read_table()
     if frame.empty:
-        raise ResultsError(f"{path}: the run holds no finished turns yet")
+        raise ResultsError(
+            f"{path}: the run holds no finished turns yet, so there is nothing to report; run "
+            "the same voicelab run command (--out this folder) to resume it"
+        )
     return frame
 
 

@@ -24,11 +24,16 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from voicelab.errors import ResultsError
-from voicelab.grouping import iter_groups
+from voicelab.grouping import group_table, iter_groups
 
 TASK_COLUMNS = ("dataset", "conversation_id")
 """What a task is: a conversation of a dataset (a conditioned copy is another dataset)."""
 TRIAL_COLUMNS = ("run_id", "trial")
+TRIAL_SUMMARY_COLUMNS = (
+    "tasks", "k", "trials_min", "trials_max", "pass_hat_k", "pass_at_k", "flaky_rate",
+    "tasks_short", "partial_trials",
+)  # fmt: skip
+"""The columns of ``trial_summary``, after its group columns."""
 """What tells a task's trials apart: several runs tabled together each bring their own."""
 
 
@@ -112,7 +117,7 @@ def trial_summary(
             "partial_trials": int((~group["whole"]).sum()),
         }
         records.append(record)
-    return pd.DataFrame.from_records(records).set_index(list(by))
+    return group_table(records, by, TRIAL_SUMMARY_COLUMNS)
 
 
 def _mean(values: Iterable[float]) -> float:
