@@ -8,24 +8,14 @@ from typing import Any
 
 import pytest
 
-from voicelab.demo.support_agent import SUPPORT_TOOLS, lookup_order_text
+from tests.providers.support_tools import TOOLS
+from voicelab.demo.support_agent import lookup_order_text
 from voicelab.errors import ConfigError
 from voicelab.providers.chat_render import last_user_text, render_messages
 from voicelab.providers.llama_chat import _plain_messages
 from voicelab.providers.local_config import LlamaConfig
 from voicelab.providers.tool_grammar import tool_prompt
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": t.name,
-            "description": t.description,
-            "parameters": t.params_json_schema,
-        },
-    }
-    for t in SUPPORT_TOOLS
-]
 SYSTEM = {"role": "system", "content": "You are a support agent."}
 
 

@@ -6,20 +6,8 @@ from typing import Any
 
 import pytest
 
-from voicelab.demo.support_agent import SUPPORT_TOOLS
+from tests.providers.support_tools import TOOLS
 from voicelab.providers.tool_grammar import ground_tools, tool_prompt
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": t.name,
-            "description": t.description,
-            "parameters": t.params_json_schema,
-        },
-    }
-    for t in SUPPORT_TOOLS
-]
 
 
 def _by_name(tools: list[Any]) -> dict[str, Any]:

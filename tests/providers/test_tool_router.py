@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from voicelab.demo.support_agent import INSTRUCTIONS, SUPPORT_TOOLS
+from tests.providers.support_tools import TOOLS
+from voicelab.demo.support_agent import INSTRUCTIONS
 from voicelab.pipelines.chained.config import ChainedLocalConfig
 from voicelab.providers.chat_chunks import fold_chunks
 from voicelab.providers.llama_chat import LlamaChatEngine
@@ -18,17 +19,6 @@ from voicelab.providers.tool_router import ROUTER_N_CTX, ChannelToolRouter, tool
 
 pytestmark = pytest.mark.slow
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": t.name,
-            "description": t.description,
-            "parameters": t.params_json_schema,
-        },
-    }
-    for t in SUPPORT_TOOLS
-]
 # Phrasings not in the demo suite: what each tool is for, said in other words.
 SAID = [
     ("Where is my parcel 123?", "lookup_order"),
