@@ -27,6 +27,7 @@ from voicelab.pipelines.chained.pipeline import ChainedPipeline
 from voicelab.providers.inprocess_client import inprocess_openai_client
 from voicelab.providers.llama_chat import LlamaChatEngine, PrefillStats
 from voicelab.providers.local_config import LlamaConfig
+from voicelab.providers.local_models import load_llama
 from voicelab.providers.piper_tts import PiperTTSModel
 from voicelab.providers.whisper_stt import FasterWhisperSTTModel
 
@@ -132,6 +133,11 @@ def _agent_engine(pipeline: ChainedPipeline) -> LlamaChatEngine:
     return engine
 
 
+def _cache_met(prefill: PrefillStats | None) -> tuple[int, int] | None:
+    """How a prompt met the KV cache (its threads are the moment's, not the work's)."""
+    return None if prefill is None else (prefill.prompt_tokens, prefill.cached_tokens)
+
+
 async def time_chat(engine: LlamaChatEngine, request: Request) -> ChunkTimes:
     """Run ``request`` on the engine as the pipeline does (a worker thread), timing each chunk."""
     seconds: list[float] = []
@@ -176,7 +182,7 @@ class WithDirectCalls:
     the direct calls happen after the turn's result is complete, so they time nothing of it.
     """
 
-    def __init__(self, pipeline: Any, logs: dict[LlamaConfig, RequestLog]) -> None:
+    def __init__(self, pipeline: Any, logs: dict[int, RequestLog]) -> None:
         if not isinstance(pipeline, ChainedPipeline):
             raise SystemExit(f"latency_budget: {pipeline.name} is not a chained pipeline")
         self.inner = pipeline
@@ -184,7 +190,7 @@ class WithDirectCalls:
         stt, tts = pipeline.stt_model, pipeline.tts_model
         assert isinstance(stt, FasterWhisperSTTModel) and isinstance(tts, PiperTTSModel)
         engine = _agent_engine(pipeline)
-        self._log = logs.setdefault(engine.config, RequestLog())
+        self._log = logs.setdefault(id(load_llama(engine.config)), RequestLog())
         pipeline.stt_model = CapturingWhisper(stt, self._capture)
         pipeline.tts_model = CapturingPiper(tts, self._capture)
         capturing = CapturingEngine(engine.config, self._log, self._capture)
@@ -256,7 +262,7 @@ class WithDirectCalls:
         requests, same_cache = [], True
         for served in await self._replay(capture):
             requests.append(await time_chat(self._engine, served.request))
-            same_cache &= self._engine.last_prefill == served.prefill
+            same_cache &= _cache_met(self._engine.last_prefill) == _cache_met(served.prefill)
         replayed = "".join(text for r in requests for text in r.texts)
         if requests and (not same_cache or replayed.split() != agent_text.split()):
             self.diverged += 1

@@ -62,7 +62,7 @@ from voicelab import (
     load_dataset,
     run_dataset,
 )
-from voicelab.providers.local_config import LlamaConfig
+from voicelab.providers.local_models import load_llamas_anew
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -78,6 +78,13 @@ class Arm:
 
     label: str
     pipeline: Pipeline
+
+
+def _own_model(name: str, config: ChainedLocalConfig) -> Pipeline:
+    """A pipeline whose llama.cpp model (and so KV cache) no other arm uses: arms run the same
+    conversation one after another, and one would otherwise find the other's prompt cached."""
+    load_llamas_anew()
+    return build_pipeline(name, config=config)
 
 
 def _say(message: str) -> None:
@@ -173,9 +180,10 @@ async def _main_runs(
     datasets: Sequence[Dataset], suite: Dataset, out: Path
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     """Static and streamed with their components alone; realtime; the demo suite's quality."""
-    logs: dict[LlamaConfig, RequestLog] = {}
-    static = WithDirectCalls(build_pipeline("chained-local", config=STATIC), logs)
-    streamed = WithDirectCalls(build_pipeline("chained-local", config=STREAMED), logs)
+    logs: dict[int, RequestLog] = {}
+    static = WithDirectCalls(_own_model("chained-local", STATIC), logs)
+    streamed = WithDirectCalls(_own_model("chained-local", STREAMED), logs)
+    load_llamas_anew()  # after the wrappers: their direct calls share their arm's model
     _say("static and streamed chained-local, components alone after each turn")
     frames = await _interleaved(
         [Arm("static", static), Arm("streamed", streamed)], datasets, out / "main"
@@ -188,7 +196,7 @@ async def _main_runs(
         ))  # fmt: skip
         frames |= await _interleaved([Arm("realtime", realtime)], datasets, out / "main")
     _say("the demo suite, static chained-local")
-    suite_arm = Arm("suite", build_pipeline("chained-local", config=STATIC))
+    suite_arm = Arm("suite", _own_model("chained-local", STATIC))
     frames |= await _interleaved([suite_arm], [suite], out / "main")
     sections = [
         _stage_table("stages, static input", frames["static"], static, False),
@@ -241,7 +249,7 @@ async def _lever_runs(
         if not present:
             continue
         configs = [("defaults", base), *((lv.name, lever_moved(base, lv)) for lv in present)]
-        arms = [Arm(f"{mode}: {name}", build_pipeline("chained-local", config=config))
+        arms = [Arm(f"{mode}: {name}", _own_model("chained-local", config))
                 for name, config in configs]  # fmt: skip
         _say(f"levers, {mode}: {len(arms)} configurations")
         frames = await _interleaved(arms, [*datasets, suite], out / "levers")

@@ -63,6 +63,9 @@ def _chained_local(
         **_given(model_path=config.llm_model),
         n_threads=min(config.llm_threads, threads or config.llm_threads),
         n_threads_batch=min(config.llm_threads_batch, threads or config.llm_threads_batch),
+        idle_prefill_threads=min(
+            config.llm_idle_prefill_threads, threads or config.llm_idle_prefill_threads
+        ),
         stable_prompt_prefix=config.llm_stable_prompt_prefix,
         prefill_call_opening=config.llm_prefill_call_opening,
         answer_token_mask=config.llm_answer_token_mask,

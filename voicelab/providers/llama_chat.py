@@ -18,13 +18,14 @@ from voicelab.errors import ModelError
 from voicelab.providers.answer_mask import answer_only_processor, forbidden_tokens
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.chat_render import last_user_text, render_messages
+from voicelab.providers.idle_cores import threads_for_burst
 from voicelab.providers.llama_prompt import (
     ChatTemplate,
     cached_prefix,
     reuse_batch_evaluated_only,
 )
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_llama, model_lock, new_scoring_llama
+from voicelab.providers.local_models import load_llama, model_lock, new_scoring_llama, set_threads
 from voicelab.providers.tool_grammar import (
     ANSWER_ONLY_GRAMMAR,
     closed_call,
@@ -81,6 +82,8 @@ class PrefillStats:
     """Tokens of the whole prompt, a call's prefilled opening included."""
     cached_tokens: int
     """Leading tokens the context already held, reused instead of evaluated."""
+    threads: int
+    """Threads the rest of the prompt was evaluated on (``LlamaConfig.idle_prefill_threads``)."""
 
 
 class LlamaChatEngine:
@@ -97,12 +100,19 @@ class LlamaChatEngine:
             ChannelToolRouter(
                 lambda: new_scoring_llama(self.config, ROUTER_N_CTX),
                 cache_descriptions=self.config.router_keeps_descriptions,
+                set_prefill_threads=self._set_prefill_threads,
             )
             if self.config.route_tools_by_description
             else None
         )
         self.last_prefill: PrefillStats | None = None
         """The prompt of the latest request against the cache (for tests and profiles)."""
+
+    def _set_prefill_threads(self, llm: Any) -> int:
+        """Give ``llm``'s next prompt batch the threads the idle cores allow now; returns them."""
+        threads = threads_for_burst(self.config.idle_prefill_threads, self.config.n_threads_batch)
+        set_threads(llm, self.config.n_threads, threads)
+        return threads
 
     @property
     def model_name(self) -> str:
@@ -173,7 +183,8 @@ class LlamaChatEngine:
             cached = cached_prefix(self._llm, plan.tokens)
         else:
             cached = reuse_batch_evaluated_only(self._llm, plan.tokens)
-        self.last_prefill = PrefillStats(len(plan.tokens), cached)
+        threads = self._set_prefill_threads(self._llm)
+        self.last_prefill = PrefillStats(len(plan.tokens), cached, threads)
         pieces = self._llm.create_completion(
             prompt=plan.tokens,
             grammar=plan.grammar,

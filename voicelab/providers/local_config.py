@@ -129,6 +129,16 @@ class LlamaConfig:
     """Speed lever: threads for prefill (the prompt, evaluated in batches). llama.cpp's own
     default is every core; on the shared 2 cores a 2-thread prefill stalls at its barriers like
     a 2-thread decode (seen: 338 tokens in 15-19 s, against 1-7 s on one thread)."""
+    idle_prefill_threads: int = 2
+    """Speed lever: a prompt is prefilled on up to this many threads when, at the request,
+    enough cores are idle (``idle_cores``: no other thread is running or waiting to run on
+    them), else on ``n_threads_batch``. Measured on the 2 idle cores: 2 threads prefill about
+    1.8 times as fast; with one other busy thread they were slower than one. A value at or
+    below ``n_threads_batch`` switches it off."""
+    extra_buffer_types: bool = False
+    """llama.cpp's extra weight buffers (weights repacked for the CPU's matrix units, AMX on
+    Xeons that have it). Off: with llama-cpp-python 0.3.36 on an AMX Xeon every prompt of two
+    or more tokens crashed the process (a segfault in decode); the plain layout ran."""
     max_tokens: int = 96
     """Default cap on generated tokens per request (a spoken answer is short)."""
     temperature: float = 0.0
@@ -190,11 +200,13 @@ class LlamaConfig:
                 f"LlamaConfig: tool_result_style must be one of {TOOL_RESULT_STYLES}, "
                 f"not {self.tool_result_style!r}"
             )
-        if self.n_ctx < 256 or min(self.n_threads, self.n_threads_batch, self.max_tokens) < 1:
+        counts = (self.n_threads, self.n_threads_batch, self.idle_prefill_threads, self.max_tokens)
+        if self.n_ctx < 256 or min(counts) < 1:
             raise ConfigError(
                 "LlamaConfig: n_ctx must be >= 256 and n_threads, n_threads_batch, "
-                f"max_tokens >= 1 (got {self.n_ctx}, {self.n_threads}, {self.n_threads_batch}, "
-                f"{self.max_tokens})"
+                f"idle_prefill_threads, max_tokens >= 1 (got {self.n_ctx}, "
+                + ", ".join(map(str, counts))
+                + ")"
             )
 
     @property

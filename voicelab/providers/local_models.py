@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -54,42 +57,64 @@ def _onnx_session(model_path: str, threads: int) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class _LlamaLoad:
+    """What loading a llama.cpp model depends on (the rest of ``LlamaConfig`` is per request)."""
+
+    model_path: str
+    n_ctx: int
+    n_threads: int
+    n_threads_batch: int
+    seed: int
+    extra_buffer_types: bool
+    logits_all: bool
+
+    @classmethod
+    def of(cls, config: LlamaConfig, logits_all: bool, n_ctx: int | None = None) -> _LlamaLoad:
+        return cls(
+            config.model_path,
+            config.n_ctx if n_ctx is None else n_ctx,
+            config.n_threads,
+            config.n_threads_batch,
+            config.seed,
+            config.extra_buffer_types,
+            logits_all,
+        )
+
+
 def load_llama(config: LlamaConfig) -> Any:
     """A ``llama_cpp.Llama`` for ``config``; configs that differ only in how requests are
     served (not in how the model is loaded) share one."""
-    return _load_llama(
-        config.model_path, config.n_ctx, config.n_threads, config.n_threads_batch, config.seed
-    )
+    return _load_llama(_LlamaLoad.of(config, logits_all=False))
 
 
 @lru_cache(maxsize=4)
-def _load_llama(
-    model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, seed: int
-) -> Any:
-    return _new_llama(model_path, n_ctx, n_threads, n_threads_batch, seed, False)
+def _load_llama(load: _LlamaLoad) -> Any:
+    return _new_llama(load)
 
 
-def _new_llama(
-    model_path: str,
-    n_ctx: int,
-    n_threads: int,
-    n_threads_batch: int,
-    seed: int,
-    logits_all: bool,
-) -> Any:
+def load_llamas_anew() -> None:
+    """Make ``load_llama`` load a new model from now on, even for settings loaded before:
+    what holds a model already keeps it, and its KV cache, to itself (so arms of a comparison
+    do not meet each other's cached prompts)."""
+    _load_llama.cache_clear()
+
+
+def _new_llama(load: _LlamaLoad) -> Any:
     llama_cpp = require("llama_cpp")
     try:
-        llm = llama_cpp.Llama(
-            model_path=model_path,
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads_batch,
-            seed=seed,
-            logits_all=logits_all,
-            verbose=False,
-        )
+        with _model_defaults(llama_cpp, load.extra_buffer_types):
+            llm = llama_cpp.Llama(
+                model_path=load.model_path,
+                n_ctx=load.n_ctx,
+                n_threads=load.n_threads,
+                n_threads_batch=load.n_threads_batch,
+                seed=load.seed,
+                logits_all=load.logits_all,
+                verbose=False,
+            )
     except (RuntimeError, ValueError, OSError) as e:
-        raise ModelError(f"cannot load GGUF model from {model_path}: {e}") from e
+        raise ModelError(f"cannot load GGUF model from {load.model_path}: {e}") from e
     # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
     atexit.register(llm.close)
     return llm
@@ -98,9 +123,40 @@ def _new_llama(
 def new_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
     """A new ``llama_cpp.Llama`` over ``config``'s weights (not cached: each call is a context
     of its own) that keeps the logits of every position, to score text rather than generate."""
-    return _new_llama(
-        config.model_path, n_ctx, config.n_threads, config.n_threads_batch, config.seed, True
-    )
+    return _new_llama(_LlamaLoad.of(config, logits_all=True, n_ctx=n_ctx))
+
+
+_DEFAULTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _model_defaults(llama_cpp: Any, extra_buffer_types: bool) -> Iterator[None]:
+    """While a ``Llama`` is built: llama.cpp's model defaults, with its extra weight buffers
+    switched off unless ``extra_buffer_types`` (``Llama`` takes no argument for them, so its
+    source of defaults is swapped for the build, under a lock, and put back)."""
+    module = llama_cpp.llama_cpp
+    default = module.llama_model_default_params
+    if extra_buffer_types or not hasattr(module.llama_model_params, "use_extra_bufts"):
+        yield
+        return
+
+    def without_extra_buffers() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    with _DEFAULTS_LOCK:
+        module.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = default
+
+
+def set_threads(llm: Any, n_threads: int, n_threads_batch: int) -> None:
+    """Threads of ``llm``'s next evaluations: one token at a time, and prompt batches
+    (llama.cpp reads both at every evaluation)."""
+    llm._ctx.set_n_threads(n_threads, n_threads_batch)
 
 
 @lru_cache(maxsize=16)

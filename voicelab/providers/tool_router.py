@@ -42,8 +42,15 @@ class ChannelToolRouter:
     """Scores tools against the user's words with llama.cpp contexts that keep every position's
     logits (``logits_all``), one batch per tool; ``new_context`` makes one."""
 
-    def __init__(self, new_context: Callable[[], Any], cache_descriptions: bool = True) -> None:
+    def __init__(
+        self,
+        new_context: Callable[[], Any],
+        cache_descriptions: bool = True,
+        set_prefill_threads: Callable[[Any], object] | None = None,
+    ) -> None:
         self._new_context = new_context
+        self._set_prefill_threads = set_prefill_threads
+        """Called with a context before it evaluates the user's words (a prompt batch)."""
         self._shared = new_context()
         self._cache_descriptions = cache_descriptions
         self._contexts: dict[str, Any] = {}
@@ -69,6 +76,8 @@ class ChannelToolRouter:
         if not words:
             return 0.0
         llm = self._context(description)
+        if self._set_prefill_threads is not None:
+            self._set_prefill_threads(llm)
         held = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
         if held:
             llm.n_tokens = len(prefix)  # the description's entries (and its logits) stay

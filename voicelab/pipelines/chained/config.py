@@ -91,6 +91,10 @@ class ChainedLocalConfig(ChainedConfig):
     """llama.cpp threads; 1 avoids barrier stalls when STT/TTS share the two cores."""
     llm_threads_batch: int = 1
     """llama.cpp prefill threads (``LlamaConfig.n_threads_batch``)."""
+    llm_idle_prefill_threads: int = 2
+    """Speed lever: prefill on up to this many threads when that many cores are idle at the
+    request, else on ``llm_threads_batch``; 1 switches it off
+    (``LlamaConfig.idle_prefill_threads``)."""
     llm_stable_prompt_prefix: bool = True
     """Keep the tools in the prompt of every phase so the KV cache is reused
     (``LlamaConfig.stable_prompt_prefix``)."""
@@ -147,10 +151,10 @@ class ChainedLocalConfig(ChainedConfig):
             raise ConfigError(
                 f"tts_threads must be >= 1 (None: onnxruntime's default), not {self.tts_threads}"
             )
-        if self.llm_threads < 1 or self.llm_threads_batch < 1:
+        if min(self.llm_threads, self.llm_threads_batch, self.llm_idle_prefill_threads) < 1:
             raise ConfigError(
-                "llm_threads and llm_threads_batch must be >= 1, "
-                f"not {self.llm_threads} and {self.llm_threads_batch}"
+                "llm_threads, llm_threads_batch and llm_idle_prefill_threads must be >= 1, not "
+                f"{self.llm_threads}, {self.llm_threads_batch} and {self.llm_idle_prefill_threads}"
             )
         if self.tts_max_leading_silence_ms is not None and self.tts_max_leading_silence_ms < 0:
             raise ConfigError("tts_max_leading_silence_ms must be >= 0 (None: no trim)")
