@@ -144,6 +144,19 @@ async def test_streamed_input_finds_the_turn_itself(demo_data: Path, feed_mode: 
     assert None not in stamps and stamps == sorted(stamps)  # type: ignore[type-var]
 
 
+async def test_a_streamed_turn_heard_as_no_words_is_an_error_saying_so(shared_data: Path) -> None:
+    from voicelab.pipelines.chained.config import ChainedLocalConfig
+
+    # the VAD finds this 0.2 s "two" at the stream's start; tiny.en transcribes it as nothing
+    pipeline = build_pipeline("chained-local", config=ChainedLocalConfig(input_mode="streamed"))
+    turn = Turn(conversation_id="two", turn_index=0,
+                audio=shared_data / "fsdd-sample" / "2_theo_3.wav")  # fmt: skip
+    state = await pipeline.start_conversation("two")
+    result = await pipeline.run_turn(turn, state)
+    assert result.error is not None and "transcribed as empty text" in result.error
+    assert result.agent_text == "" and result.tool_calls == ()  # the agent never ran
+
+
 @pytest.mark.parametrize(("min_chars", "words_min_chars"), [(24, 0), (0, 0), (24, 12), (0, 12)])
 async def test_speech_levers_are_recorded_and_used(min_chars: int, words_min_chars: int) -> None:
     from agents.voice.utils import get_sentence_based_splitter

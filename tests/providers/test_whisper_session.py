@@ -105,3 +105,15 @@ async def test_speech_resumed_in_the_silence_discards_the_speculation(shared_dat
     assert session.speculations_started >= 2  # type: ignore[attr-defined]
     assert session.speculations_used == 1  # type: ignore[attr-defined]
     assert speculated == fresh
+
+
+async def test_a_detected_turn_transcribed_as_empty_is_counted_not_passed_on(
+    shared_data: Path,
+) -> None:
+    # at the very start of a stream, tiny.en hears no word in this 0.2 s "two" (nor does it
+    # in the clip alone); with a second of silence before, it hears "Two."
+    silence = np.zeros(RATE_HZ, dtype=np.int16)
+    clip = _pcm(shared_data / "fsdd-sample" / "2_theo_3.wav")
+    turns, session = await _turns(np.concatenate([clip, silence]), speculative=True)
+    assert turns == []
+    assert session.empty_turns == 1  # type: ignore[attr-defined]

@@ -67,6 +67,8 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
         """Speculative transcriptions started (for tests and logs)."""
         self.speculations_used = 0
         """Turns whose transcript came from a speculative transcription."""
+        self.empty_turns = 0
+        """Turns the VAD detected whose transcript was empty: not passed on (nothing to answer)."""
 
     def _sample(self, ms: int) -> int:
         return ms * PCM_RATE_HZ // 1000
@@ -122,6 +124,8 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
                     self._turn_start_ms = None
                     if text:
                         yield text
+                    else:
+                        self.empty_turns += 1
             self._speculate()
         self._speculation.discard()
         if self._turn_start_ms is not None:  # the stream ended mid-turn: that ends the turn
@@ -132,6 +136,8 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
             self._turn_start_ms = None
             if text:
                 yield text
+            else:
+                self.empty_turns += 1
 
     async def close(self) -> None:
         self._speculation.discard()

@@ -46,6 +46,13 @@ class TimedSTTModel(STTModel):
         self.inner = inner
         self.probe = probe
         self.last_transcript: str | None = None
+        self.session: StreamedTranscriptionSession | None = None
+        """The latest streamed session of the wrapped model (None: none, or static input)."""
+
+    @property
+    def empty_turns(self) -> int:
+        """Turns the latest streamed session detected but transcribed as empty text."""
+        return int(getattr(self.session, "empty_turns", 0))
 
     @property
     def model_name(self) -> str:
@@ -73,10 +80,10 @@ class TimedSTTModel(STTModel):
         trace_include_sensitive_data: bool,
         trace_include_sensitive_audio_data: bool,
     ) -> StreamedTranscriptionSession:
-        session = await self.inner.create_session(
+        self.session = await self.inner.create_session(
             input, settings, trace_include_sensitive_data, trace_include_sensitive_audio_data
         )
-        return TimedTranscriptionSession(session, self)
+        return TimedTranscriptionSession(self.session, self)
 
 
 class TimedTranscriptionSession(StreamedTranscriptionSession):

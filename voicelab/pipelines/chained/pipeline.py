@@ -160,6 +160,7 @@ class ChainedPipeline:
         recorder = TimelineRecorder(self.clock)
         state.probe.begin_turn(recorder)
         state.stt.last_transcript = None
+        state.stt.session = None
         state.workflow.discard()
         playback = PlaybackRecorder(recorder, PCM_RATE_HZ, self.config.audible_threshold_dbfs)
         clip: AudioClip | None = None
@@ -184,7 +185,7 @@ class ChainedPipeline:
                 if feeding is not None:
                     await feeding
             if state.stt.last_transcript is None:
-                raise PipelineError("no user turn was detected in the audio (no transcript)")
+                raise PipelineError(_no_transcript_reason(state.stt.empty_turns))
             with state.probe.harness():
                 agent_audio = playback.finish()
                 done = self._result(
@@ -257,3 +258,13 @@ class ChainedPipeline:
             harness_overhead_s=state.probe.overhead_ns / 1e9,
             server_processing_s=dict(state.probe.server_processing_s),
         )
+
+
+def _no_transcript_reason(empty_turns: int) -> str:
+    """Why a turn ended without a transcript for the agent."""
+    if empty_turns:
+        return (
+            "the user's turn was detected but transcribed as empty text: nothing for the agent "
+            "to answer (the speech-to-text model heard no words)"
+        )
+    return "no user turn was detected in the audio (no transcript)"
