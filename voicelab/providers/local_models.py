@@ -133,19 +133,19 @@ _DEFAULTS_LOCK = threading.Lock()
 def _model_defaults(llama_cpp: Any, extra_buffer_types: bool) -> Iterator[None]:
     """While a ``Llama`` is built: llama.cpp's model defaults, with its extra weight buffers
     switched off unless ``extra_buffer_types`` (``Llama`` takes no argument for them, so its
-    source of defaults is swapped for the build, under a lock, and put back)."""
+    source of defaults is swapped for the build and put back, under a lock every build holds)."""
     module = llama_cpp.llama_cpp
-    default = module.llama_model_default_params
-    if extra_buffer_types or not hasattr(module.llama_model_params, "use_extra_bufts"):
-        yield
-        return
+    with _DEFAULTS_LOCK:  # held either way: no build sees another's swapped defaults
+        if extra_buffer_types or not hasattr(module.llama_model_params, "use_extra_bufts"):
+            yield
+            return
+        default = module.llama_model_default_params
 
-    def without_extra_buffers() -> Any:
-        params = default()
-        params.use_extra_bufts = False
-        return params
+        def without_extra_buffers() -> Any:
+            params = default()
+            params.use_extra_bufts = False
+            return params
 
-    with _DEFAULTS_LOCK:
         module.llama_model_default_params = without_extra_buffers
         try:
             yield
