@@ -27,7 +27,6 @@ from voicelab.pipelines.chained.pipeline import ChainedPipeline
 from voicelab.providers.inprocess_client import inprocess_openai_client
 from voicelab.providers.llama_chat import LlamaChatEngine, PrefillStats
 from voicelab.providers.local_config import LlamaConfig
-from voicelab.providers.local_models import load_llama
 from voicelab.providers.piper_tts import PiperTTSModel
 from voicelab.providers.whisper_stt import FasterWhisperSTTModel
 
@@ -190,7 +189,7 @@ class WithDirectCalls:
         stt, tts = pipeline.stt_model, pipeline.tts_model
         assert isinstance(stt, FasterWhisperSTTModel) and isinstance(tts, PiperTTSModel)
         engine = _agent_engine(pipeline)
-        self._log = logs.setdefault(id(load_llama(engine.config)), RequestLog())
+        self._log = logs.setdefault(id(engine._llm), RequestLog())
         pipeline.stt_model = CapturingWhisper(stt, self._capture)
         pipeline.tts_model = CapturingPiper(tts, self._capture)
         capturing = CapturingEngine(engine.config, self._log, self._capture)

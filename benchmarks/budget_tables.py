@@ -38,7 +38,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("call opening decoded, not prefilled", {"llm_prefill_call_opening": False}),
     Lever("answer held by a grammar, not a mask", {"llm_answer_token_mask": False}),
     Lever("decoded tokens' KV reused (opt-in)", {"llm_reuse_decoded_tokens": True}),
-    Lever("prefill on 2 threads", {"llm_threads_batch": 2}),
+    Lever("prefill on 2 threads, cores busy or not", {"llm_threads_batch": 2}),
     Lever("prefill on 1 thread, cores idle or not", {"llm_idle_prefill_threads": 1}),
     Lever("decode on 2 threads", {"llm_threads": 2}),
     Lever("tool results in the 'tool' role", {"llm_tool_result_style": "tool_role"}),

@@ -18,7 +18,7 @@ from voicelab.pipelines.realtime.config import RealtimeConfig
 if TYPE_CHECKING:
     from agents import Agent
 
-    from voicelab.providers.local_config import WhisperConfig
+    from voicelab.providers.local_config import LlamaConfig, WhisperConfig
 
 
 def _given(**fields: Any) -> dict[str, Any]:
@@ -45,27 +45,18 @@ def chained_local_whisper(config: ChainedLocalConfig, threads: int | None = None
     )
 
 
-def _chained_local(
-    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
-) -> Pipeline:
-    from voicelab.pipelines.chained.pipeline import ChainedPipeline
-    from voicelab.providers.local_config import LlamaConfig, PiperConfig
-    from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
-    from voicelab.vad import VadConfig
+def chained_local_llama(config: ChainedLocalConfig, threads: int | None = None) -> LlamaConfig:
+    """The llama.cpp settings chained-local's agent model runs with under ``config``."""
+    from voicelab.providers.local_config import LlamaConfig
 
-    assert isinstance(config, ChainedLocalConfig)
-    whisper = chained_local_whisper(config, threads)
-    piper = PiperConfig(
-        **_given(model_path=config.piper_voice, threads=_capped(config.tts_threads, threads)),
-        max_leading_silence_ms=config.tts_max_leading_silence_ms,
-    )
-    llama = LlamaConfig(
+    return LlamaConfig(
         **_given(model_path=config.llm_model),
         n_threads=min(config.llm_threads, threads or config.llm_threads),
         n_threads_batch=min(config.llm_threads_batch, threads or config.llm_threads_batch),
         idle_prefill_threads=min(
             config.llm_idle_prefill_threads, threads or config.llm_idle_prefill_threads
         ),
+        extra_buffer_types=config.llm_extra_buffer_types,
         stable_prompt_prefix=config.llm_stable_prompt_prefix,
         prefill_call_opening=config.llm_prefill_call_opening,
         answer_token_mask=config.llm_answer_token_mask,
@@ -75,6 +66,23 @@ def _chained_local(
         route_tools_by_description=config.llm_route_tools_by_description,
         router_keeps_descriptions=config.llm_router_keeps_descriptions,
     )
+
+
+def _chained_local(
+    config: Any, agent: Agent[Any], api_key: str | None, threads: int | None = None
+) -> Pipeline:
+    from voicelab.pipelines.chained.pipeline import ChainedPipeline
+    from voicelab.providers.local_config import PiperConfig
+    from voicelab.providers.local_provider import LocalVoiceModelProvider, local_agent_model
+    from voicelab.vad import VadConfig
+
+    assert isinstance(config, ChainedLocalConfig)
+    whisper = chained_local_whisper(config, threads)
+    piper = PiperConfig(
+        **_given(model_path=config.piper_voice, threads=_capped(config.tts_threads, threads)),
+        max_leading_silence_ms=config.tts_max_leading_silence_ms,
+    )
+    llama = chained_local_llama(config, threads)
     vad = VadConfig(warmup_silence_ms=config.vad_warmup_silence_ms)
     provider = LocalVoiceModelProvider(whisper, piper, vad)
     model, model_name = local_agent_model(llama)

@@ -111,6 +111,15 @@ def test_llm_levers_are_on_by_default_and_reach_the_engine_config() -> None:
     assert LlamaConfig().n_threads_batch == 1
 
 
+def test_extra_buffer_setting_reaches_the_engine_config() -> None:
+    from voicelab.registry import chained_local_llama
+
+    assert ChainedLocalConfig().llm_extra_buffer_types is False
+    for extra in (False, True):
+        config = ChainedLocalConfig(llm_extra_buffer_types=extra)
+        assert chained_local_llama(config).extra_buffer_types is extra
+
+
 _CALL = '<tool_call>{"name": "f", "arguments": '
 _WHOLE = _CALL + '{"id": "45"}}</tool_call>'
 

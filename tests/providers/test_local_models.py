@@ -23,5 +23,6 @@ def test_a_model_loads_without_extra_buffers_and_evaluates_a_batch() -> None:
 def test_extra_buffers_on_request_and_llama_cpp_defaults_left_as_they_were() -> None:
     with_extra = new_scoring_llama(LlamaConfig(extra_buffer_types=True), 256)
     assert with_extra.model_params.use_extra_bufts is True
-    new_scoring_llama(LlamaConfig(), 256)
-    assert llama_cpp.llama_model_default_params().use_extra_bufts is True
+    assert new_scoring_llama(LlamaConfig(), 256).model_params.use_extra_bufts is False
+    # where Llama() reads its defaults (the package's re-export is a separate name)
+    assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts is True

@@ -48,7 +48,9 @@ def burst_threads(wanted: int, baseline: int, runnable: int | None, cores: int |
     idle cores, else ``baseline`` (also when the load is unknown)."""
     if wanted <= baseline or runnable is None or cores is None:
         return baseline
-    idle = cores - runnable  # the caller is counted in ``runnable``; it gets a core of its own
+    # the caller is counted in ``runnable`` and gets a core of its own; ``runnable`` is
+    # machine-wide and ``cores`` this process's, so a narrowed affinity errs toward fewer threads
+    idle = cores - runnable
     return max(baseline, min(wanted, 1 + idle))
 
 

@@ -83,7 +83,8 @@ class PrefillStats:
     cached_tokens: int
     """Leading tokens the context already held, reused instead of evaluated."""
     threads: int
-    """Threads the rest of the prompt was evaluated on (``LlamaConfig.idle_prefill_threads``)."""
+    """Threads set for the request's prompt batches (``LlamaConfig.idle_prefill_threads``);
+    llama.cpp evaluates a single remaining token on ``n_threads``."""
 
 
 class LlamaChatEngine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,9 +116,21 @@ def _new_llama(load: _LlamaLoad) -> Any:
             )
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelError(f"cannot load GGUF model from {load.model_path}: {e}") from e
-    # Free it while the interpreter is whole: llama.cpp's finaliser fails at module teardown.
-    atexit.register(llm.close)
+    _close_at_exit(llm)
     return llm
+
+
+def _close_at_exit(llm: Any) -> None:
+    """Free ``llm`` at exit while the interpreter is whole (llama.cpp's finaliser fails at
+    module teardown), without keeping it alive until then: a model nobody holds is freed."""
+    held = weakref.ref(llm)
+
+    def close() -> None:
+        alive = held()
+        if alive is not None:
+            alive.close()
+
+    atexit.register(close)
 
 
 def new_scoring_llama(config: LlamaConfig, n_ctx: int) -> Any:
@@ -133,7 +146,8 @@ _DEFAULTS_LOCK = threading.Lock()
 def _model_defaults(llama_cpp: Any, extra_buffer_types: bool) -> Iterator[None]:
     """While a ``Llama`` is built: llama.cpp's model defaults, with its extra weight buffers
     switched off unless ``extra_buffer_types`` (``Llama`` takes no argument for them, so its
-    source of defaults is swapped for the build and put back, under a lock every build holds)."""
+    source of defaults is swapped for the build and put back, under a lock every build holds).
+    A llama-cpp-python without the setting builds with llama.cpp's defaults unchanged."""
     module = llama_cpp.llama_cpp
     with _DEFAULTS_LOCK:  # held either way: no build sees another's swapped defaults
         if extra_buffer_types or not hasattr(module.llama_model_params, "use_extra_bufts"):

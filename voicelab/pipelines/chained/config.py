@@ -93,8 +93,11 @@ class ChainedLocalConfig(ChainedConfig):
     """llama.cpp prefill threads (``LlamaConfig.n_threads_batch``)."""
     llm_idle_prefill_threads: int = 2
     """Speed lever: prefill on up to this many threads when that many cores are idle at the
-    request, else on ``llm_threads_batch``; 1 switches it off
-    (``LlamaConfig.idle_prefill_threads``)."""
+    request, else on ``llm_threads_batch``; a value at or below ``llm_threads_batch`` switches
+    it off (``LlamaConfig.idle_prefill_threads``)."""
+    llm_extra_buffer_types: bool = False
+    """llama.cpp's extra weight buffers (``LlamaConfig.extra_buffer_types``); off: they
+    crashed llama-cpp-python 0.3.36 on an AMX Xeon."""
     llm_stable_prompt_prefix: bool = True
     """Keep the tools in the prompt of every phase so the KV cache is reused
     (``LlamaConfig.stable_prompt_prefix``)."""
