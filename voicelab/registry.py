@@ -28,9 +28,12 @@ def _given(**fields: Any) -> dict[str, Any]:
 
 def _capped(threads: int | None, cap: int | None) -> int | None:
     """A component's thread setting under a worker's cap (None: no setting, no cap)."""
-    if threads is None or cap is None:
-        return cap if threads is None else threads
-    return min(threads, cap)
+    return cap if threads is None else _at_most(threads, cap)
+
+
+def _at_most(threads: int, cap: int | None) -> int:
+    """A thread count under a worker's cap (None: no cap)."""
+    return threads if cap is None else min(threads, cap)
 
 
 def chained_local_whisper(config: ChainedLocalConfig, threads: int | None = None) -> WhisperConfig:
@@ -39,7 +42,7 @@ def chained_local_whisper(config: ChainedLocalConfig, threads: int | None = None
 
     return WhisperConfig(
         **_given(model_path=config.whisper_model),
-        cpu_threads=_capped(config.stt_threads, threads) or config.stt_threads,
+        cpu_threads=_at_most(config.stt_threads, threads),
         temperature_fallback=config.stt_temperature_fallback,
         speculative=config.speculative_stt,
     )
@@ -51,11 +54,9 @@ def chained_local_llama(config: ChainedLocalConfig, threads: int | None = None) 
 
     return LlamaConfig(
         **_given(model_path=config.llm_model),
-        n_threads=min(config.llm_threads, threads or config.llm_threads),
-        n_threads_batch=min(config.llm_threads_batch, threads or config.llm_threads_batch),
-        idle_prefill_threads=min(
-            config.llm_idle_prefill_threads, threads or config.llm_idle_prefill_threads
-        ),
+        n_threads=_at_most(config.llm_threads, threads),
+        n_threads_batch=_at_most(config.llm_threads_batch, threads),
+        idle_prefill_threads=_at_most(config.llm_idle_prefill_threads, threads),
         extra_buffer_types=config.llm_extra_buffer_types,
         stable_prompt_prefix=config.llm_stable_prompt_prefix,
         prefill_call_opening=config.llm_prefill_call_opening,

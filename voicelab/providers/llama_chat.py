@@ -108,12 +108,12 @@ class LlamaChatEngine:
         )
         self.last_prefill: PrefillStats | None = None
         """The prompt of the latest request against the cache (for tests and profiles)."""
+        self._prefill_threads = self.config.n_threads_batch
+        """Threads for the current request's prompt batches, chosen as it starts."""
 
-    def _set_prefill_threads(self, llm: Any) -> int:
-        """Give ``llm``'s next prompt batch the threads the idle cores allow now; returns them."""
-        threads = threads_for_burst(self.config.idle_prefill_threads, self.config.n_threads_batch)
-        set_threads(llm, self.config.n_threads, threads)
-        return threads
+    def _set_prefill_threads(self, llm: Any) -> None:
+        """Give ``llm``'s prompt batches the threads the current request chose."""
+        set_threads(llm, self.config.n_threads, self._prefill_threads)
 
     @property
     def model_name(self) -> str:
@@ -128,6 +128,10 @@ class LlamaChatEngine:
         max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
         temperature = request.get("temperature")
         with self._lock:
+            # the idle cores at the request's start: read once for the router and the prompt
+            self._prefill_threads = threads_for_burst(
+                self.config.idle_prefill_threads, self.config.n_threads_batch
+            )
             plan = self._plan(messages, request)
             yield from self._generate(
                 plan,
@@ -184,8 +188,8 @@ class LlamaChatEngine:
             cached = cached_prefix(self._llm, plan.tokens)
         else:
             cached = reuse_batch_evaluated_only(self._llm, plan.tokens)
-        threads = self._set_prefill_threads(self._llm)
-        self.last_prefill = PrefillStats(len(plan.tokens), cached, threads)
+        self._set_prefill_threads(self._llm)
+        self.last_prefill = PrefillStats(len(plan.tokens), cached, self._prefill_threads)
         pieces = self._llm.create_completion(
             prompt=plan.tokens,
             grammar=plan.grammar,

@@ -70,6 +70,12 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
         self.empty_turns = 0
         """Turns the VAD detected whose transcript was empty: not passed on (nothing to answer)."""
 
+    def _passed_on(self, text: str) -> bool:
+        """Whether a closed turn's transcript goes to the agent; an empty one is counted."""
+        if not text:
+            self.empty_turns += 1
+        return bool(text)
+
     def _sample(self, ms: int) -> int:
         return ms * PCM_RATE_HZ // 1000
 
@@ -122,10 +128,8 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
                     text = await self._turn_text((self._turn_start_ms, end_ms))
                     self._consume(end_ms)
                     self._turn_start_ms = None
-                    if text:
+                    if self._passed_on(text):
                         yield text
-                    else:
-                        self.empty_turns += 1
             self._speculate()
         self._speculation.discard()
         if self._turn_start_ms is not None:  # the stream ended mid-turn: that ends the turn
@@ -134,10 +138,8 @@ class LocalTranscriptionSession(StreamedTranscriptionSession):
             span = (self._turn_start_ms, end * 1000 // PCM_RATE_HZ + 1)
             text = await self._transcribe(self._clip(span))
             self._turn_start_ms = None
-            if text:
+            if self._passed_on(text):
                 yield text
-            else:
-                self.empty_turns += 1
 
     async def close(self) -> None:
         self._speculation.discard()
