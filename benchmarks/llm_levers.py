@@ -26,6 +26,8 @@ LEVERS: dict[str, dict[str, Any]] = {
     "llm_threads_batch": {"llm_threads_batch": 2},  # off: llama.cpp's default, every core
     "llm_stable_prompt_prefix": {"llm_stable_prompt_prefix": False},
     "llm_prefill_call_opening": {"llm_prefill_call_opening": False},
+    "llm_prefill_argument_name": {"llm_prefill_argument_name": False},
+    "llm_idle_decode_threads": {"llm_idle_decode_threads": 1},
     "llm_answer_token_mask": {"llm_answer_token_mask": False},
     "llm_reuse_decoded_tokens": {"llm_reuse_decoded_tokens": True},  # off by default: on here
 }

@@ -1,5 +1,5 @@
-"""Prefill threads by the cores idle at the request: the decision, the machine's own count, and
-the engine using it, with real busy processes holding the cores."""
+"""Prefill and decode threads by the cores idle at the request: the decision, the machine's own
+count, and the engine using it, with real busy processes holding the cores."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from voicelab import ConfigError
 from voicelab.pipelines.chained.config import ChainedLocalConfig
+from voicelab.providers import idle_cores
 from voicelab.providers.idle_cores import (
     burst_threads,
     parse_runnable,
@@ -66,11 +67,19 @@ def test_burst_threads_uses_idle_cores_only(
     assert burst_threads(wanted, baseline, runnable, cores) == threads
 
 
-def test_idle_prefill_threads_below_one_is_refused() -> None:
+def test_idle_thread_settings_below_one_are_refused() -> None:
     with pytest.raises(ConfigError, match="idle_prefill_threads"):
         LlamaConfig(idle_prefill_threads=0)
     with pytest.raises(ConfigError, match="llm_idle_prefill_threads"):
         ChainedLocalConfig(llm_idle_prefill_threads=0)
+    with pytest.raises(ConfigError, match="idle_decode_threads"):
+        LlamaConfig(idle_decode_threads=0)
+    with pytest.raises(ConfigError, match="llm_idle_decode_threads"):
+        ChainedLocalConfig(llm_idle_decode_threads=0)
+    with pytest.raises(ConfigError, match="idle_decode_chars"):
+        LlamaConfig(idle_decode_chars=-1)
+    with pytest.raises(ConfigError, match="llm_idle_decode_chars"):
+        ChainedLocalConfig(llm_idle_decode_chars=-1)
 
 
 @pytest.fixture
@@ -106,6 +115,68 @@ def test_engine_prefills_on_its_baseline_while_every_core_is_busy(every_core_bus
     engine.complete({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2})
     assert engine.last_prefill is not None and engine.last_prefill.threads == 1
     assert llama_cpp.llama_n_threads_batch(engine._llm._ctx.ctx) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LINUX, reason="the runnable count comes from Linux's /proc/loadavg")
+def test_engine_decodes_on_its_baseline_while_every_core_is_busy(every_core_busy: int) -> None:
+    engine = LlamaChatEngine(LlamaConfig(idle_decode_threads=2))
+    engine.complete({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2})
+    assert engine.last_prefill is not None and engine.last_prefill.decode_threads == 1
+    assert llama_cpp.llama_n_threads(engine._llm._ctx.ctx) == 1
+
+
+@pytest.fixture
+def idle_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load reading says only the caller runs (every other core idle): the decision is
+    tested here; the reading itself above, with real busy processes."""
+    monkeypatch.setattr(idle_cores, "runnable_threads", lambda: 1)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("idle_machine")
+def test_an_answer_decodes_on_idle_cores_until_its_first_words_are_out() -> None:
+    engine = LlamaChatEngine(LlamaConfig(idle_decode_threads=2, idle_decode_chars=16))
+    if (usable_cores() or 1) < 2:
+        pytest.skip("one usable core: there is no idle core to decode on")
+    request = {"messages": [{"role": "user", "content": "Tell me a long story about a cat."}]}
+    seen = []  # (text before a piece, threads that decoded the piece)
+    text = ""
+    for chunk in engine.stream({**request, "max_tokens": 24}):
+        delta = chunk["choices"][0]["delta"] if chunk["choices"] else {}
+        if delta.get("content"):
+            seen.append((len(text), llama_cpp.llama_n_threads(engine._llm._ctx.ctx)))
+            text += delta["content"]
+    assert engine.last_prefill is not None and engine.last_prefill.decode_threads == 2
+    assert len(text) > 16, text
+    # the text's first 16 characters decode on 2 threads; once they are out, the rest on 1
+    assert any(chars >= 16 for chars, _ in seen), seen
+    assert all(threads == (2 if chars < 16 else 1) for chars, threads in seen), seen
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("idle_machine")
+def test_idle_decoding_can_be_switched_off() -> None:
+    for config in (LlamaConfig(idle_decode_threads=1), LlamaConfig(idle_decode_chars=0)):
+        engine = LlamaChatEngine(config)
+        engine.complete({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2})
+        assert engine.last_prefill is not None and engine.last_prefill.decode_threads == 1
+
+
+@pytest.mark.slow
+def test_decode_threads_do_not_change_the_logits() -> None:
+    llm = new_scoring_llama(LlamaConfig(), 256)
+    tokens = llm.tokenize(b"Where is my order 4521? It has not arrived and I am worried.")
+    logits = []
+    for threads in (1, 2):
+        llm.reset()
+        set_threads(llm, threads, 1)
+        assert llama_cpp.llama_n_threads(llm._ctx.ctx) == threads
+        llm.eval(tokens[:4])
+        for token in tokens[4:]:  # one token at a time: llama.cpp's decode path
+            llm.eval([token])
+        logits.append(np.array(llm.scores[: len(tokens)]))
+    assert np.array_equal(logits[0], logits[1])
 
 
 @pytest.mark.slow

@@ -83,6 +83,13 @@ def _evaluated(engine: LlamaChatEngine, request: Mapping[str, Any]) -> tuple[dic
     return completion, int(llama_cpp.llama_perf_context(context).n_p_eval)
 
 
+def _held_call(engine: LlamaChatEngine) -> str:
+    """The call as the model's context holds it (the last token decoded is never evaluated)."""
+    llm = load_llama(engine.config)
+    held = llm.detokenize(list(llm.input_ids[: llm.n_tokens])).decode()
+    return held[held.rindex("<tool_call>") :]
+
+
 def _only_call(completion: Mapping[str, Any]) -> dict[str, Any]:
     calls = completion["choices"][0]["message"]["tool_calls"]
     assert len(calls) == 1, completion
@@ -105,10 +112,20 @@ def test_chained_local_config_refuses_zero_prefill_threads() -> None:
 
 
 def test_llm_levers_are_on_by_default_and_reach_the_engine_config() -> None:
+    from voicelab.registry import chained_local_llama
+
     config = ChainedLocalConfig()
     assert (config.llm_threads_batch, config.llm_stable_prompt_prefix) == (1, True)
     assert config.llm_prefill_call_opening is True
     assert LlamaConfig().n_threads_batch == 1
+    moved = ChainedLocalConfig(
+        llm_prefill_argument_name=False, llm_idle_decode_threads=1, llm_idle_decode_chars=40
+    )
+    engine_config = chained_local_llama(moved)
+    assert engine_config.prefill_argument_name is False
+    assert (engine_config.idle_decode_threads, engine_config.idle_decode_chars) == (1, 40)
+    defaults = chained_local_llama(config)
+    assert (defaults.prefill_argument_name, defaults.idle_decode_threads) == (True, 2)
 
 
 def test_extra_buffer_setting_reaches_the_engine_config() -> None:
@@ -195,10 +212,12 @@ def test_kv_cache_reuse_does_not_change_the_answer(engine: LlamaChatEngine) -> N
 def test_reusing_decoded_tokens_evaluates_fewer_but_may_change_the_answer() -> None:
     evaluated = {}
     for reuse in (False, True):
-        engine = LlamaChatEngine(LlamaConfig(reuse_decoded_tokens=reuse))
+        # the call's arguments decoded whole (6 tokens or more), not only the order number
+        config = LlamaConfig(reuse_decoded_tokens=reuse, prefill_argument_name=False)
+        engine = LlamaChatEngine(config)
         call_completion, _ = _evaluated(engine, _call_request())
         _, evaluated[reuse] = _evaluated(engine, _answer_request(_only_call(call_completion)))
-    # reused, the call's decoded tokens are not evaluated again (the call is 6 tokens or more)
+    # reused, the call's decoded tokens are not evaluated again
     assert evaluated[True] <= evaluated[False] - 6
 
 
@@ -218,10 +237,29 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
         assert set(json.loads(call["function"]["arguments"])) == {"order_id"}
         decoded[prefill] = int(llama_cpp.llama_perf_context(context).n_eval)
         if prefill:  # stopped once the arguments closed: "</tool_call>" was never decoded
-            llm = load_llama(engine.config)
-            held = llm.detokenize(list(llm.input_ids[: llm.n_tokens])).decode()
-            assert held.rstrip().endswith(("}", '"')) and not held.endswith("</")
+            call_text = _held_call(engine)
+            assert call_text.startswith("<tool_call>") and "</" not in call_text
     assert decoded[True] < decoded[False]
+
+
+@pytest.mark.slow
+def test_a_one_argument_call_decodes_only_its_value() -> None:
+    one_tool = [{**TOOLS[0], "function": {**TOOLS[0]["function"], "parameters": _ORDER_ID}}]
+    request = {**_call_request(), "tools": one_tool}
+    decoded: dict[bool, int] = {}
+    arguments = {}
+    for through_name in (True, False):
+        engine = LlamaChatEngine(LlamaConfig(prefill_argument_name=through_name))
+        context = load_llama(engine.config)._ctx.ctx
+        llama_cpp.llama_perf_context_reset(context)
+        call = _only_call(fold_chunks(engine.stream(request)))
+        arguments[through_name] = json.loads(call["function"]["arguments"])
+        decoded[through_name] = int(llama_cpp.llama_perf_context(context).n_eval)
+        if through_name:  # stopped at the value's closing quote: no brace was decoded
+            call_text = _held_call(engine)
+            assert call_text.count("}") == 0 and '"order_id": "45' in call_text
+    assert arguments[True] == arguments[False] == {"order_id": "4521"}  # grounded: what was said
+    assert decoded[True] <= decoded[False] - 3  # the name, its quotes and braces: not decoded
 
 
 @pytest.mark.slow

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from tests.providers.support_tools import TOOLS
-from voicelab.providers.tool_grammar import ground_tools, tool_prompt
+from voicelab.providers.tool_grammar import (
+    closed_call,
+    compile_grammar,
+    forced_call,
+    ground_tools,
+    sole_argument,
+    tool_prompt,
+)
 
 
 def _by_name(tools: list[Any]) -> dict[str, Any]:
@@ -44,3 +51,55 @@ def test_prompt_lists_each_tool_with_its_arguments_and_the_call_format() -> None
     assert "- search_faq(topic: returns|shipping|hours|payment): " in text
     assert "- lookup_order(order_id: string): " in text
     assert '<tool_call>{"name": TOOL, "arguments": {...}}</tool_call>' in text
+
+
+_ONE = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "name"),
+    [
+        ({**_ONE, "additionalProperties": False}, "id"),
+        (_ONE, None),  # other properties may follow
+        ({**_ONE, "additionalProperties": False, "required": []}, None),  # may be left out
+        ({"type": "object", "properties": {}, "additionalProperties": False}, None),
+        ({"type": "object", "additionalProperties": False, "required": ["a", "b"],
+          "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}, None),
+    ],
+)  # fmt: skip
+def test_sole_argument_is_the_one_property_required_and_allowed(
+    parameters: dict[str, Any], name: str | None
+) -> None:
+    assert sole_argument(parameters) == name
+
+
+def test_a_one_argument_call_is_fixed_through_its_argument_name() -> None:
+    forced = forced_call(TOOLS[:1], through_argument_name=True)  # lookup_order(order_id)
+    assert forced.opening == '<tool_call>{"name": "lookup_order", "arguments": {"order_id":'
+    assert forced.sole_argument
+    assert compile_grammar(forced.grammar) is not None
+    assert '"}" space "}" "</tool_call>"' in forced.grammar
+    # without the setting, or with several tools, the arguments are decoded whole
+    assert forced_call(TOOLS[:1]).opening.endswith('"arguments":')
+    several = forced_call(TOOLS, through_argument_name=True)
+    assert several.opening == '<tool_call>{"name": "' and not several.sole_argument
+
+
+_OPENING = '<tool_call>{"name": "f", "arguments": {"id":'
+
+
+@pytest.mark.parametrize(
+    ("decoded", "whole"),
+    [
+        (' "45', None),
+        (' "45"', _OPENING + ' "45"}}</tool_call>'),  # the quote ends the value
+        (' "4\\"', None),  # an escaped quote does not
+        (" 45", None),  # a number's digits may go on
+        (" 45}", _OPENING + " 45}}</tool_call>"),
+        (" true", _OPENING + " true}}</tool_call>"),
+    ],
+)
+def test_a_sole_argument_call_is_whole_once_its_value_is(decoded: str, whole: str | None) -> None:
+    assert closed_call(_OPENING + decoded, sole_argument=True) == whole
+    if decoded.endswith('"'):  # without the setting the arguments' brace is still awaited
+        assert closed_call(_OPENING + decoded) is None

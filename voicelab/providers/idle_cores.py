@@ -56,9 +56,15 @@ def burst_threads(wanted: int, baseline: int, runnable: int | None, cores: int |
 
 def threads_for_burst(wanted: int, baseline: int) -> int:
     """``burst_threads`` for this machine, now."""
-    if wanted <= baseline:
-        return baseline
-    return burst_threads(wanted, baseline, runnable_threads(), usable_cores())
+    return threads_for_bursts((wanted, baseline))[0]
+
+
+def threads_for_bursts(*bursts: tuple[int, int]) -> tuple[int, ...]:
+    """``burst_threads`` for each (wanted, baseline) pair, from one reading of the machine."""
+    if all(wanted <= baseline for wanted, baseline in bursts):
+        return tuple(baseline for _, baseline in bursts)
+    runnable, cores = runnable_threads(), usable_cores()
+    return tuple(burst_threads(w, b, runnable, cores) for w, b in bursts)
 
 
 def usable_cores() -> int | None:

@@ -18,7 +18,7 @@ from voicelab.errors import ModelError
 from voicelab.providers.answer_mask import answer_only_processor, forbidden_tokens
 from voicelab.providers.chat_chunks import Chunk, completion_chunk, fold_chunks
 from voicelab.providers.chat_render import last_user_text, render_messages
-from voicelab.providers.idle_cores import threads_for_burst
+from voicelab.providers.idle_cores import threads_for_bursts
 from voicelab.providers.llama_prompt import (
     ChatTemplate,
     cached_prefix,
@@ -72,6 +72,8 @@ class _Plan:
     opening: str
     grammar: Any
     logits_processor: Any = None
+    sole_argument: bool = False
+    """The opening holds a one-argument call up to its value (``ForcedCall.sole_argument``)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class PrefillStats:
     threads: int
     """Threads set for the request's prompt batches (``LlamaConfig.idle_prefill_threads``);
     llama.cpp evaluates a single remaining token on ``n_threads``."""
+    decode_threads: int
+    """Threads the reply started decoding on (``LlamaConfig.idle_decode_threads``)."""
 
 
 class LlamaChatEngine:
@@ -110,10 +114,24 @@ class LlamaChatEngine:
         """The prompt of the latest request against the cache (for tests and profiles)."""
         self._prefill_threads = self.config.n_threads_batch
         """Threads for the current request's prompt batches, chosen as it starts."""
+        self._decode_threads = self.config.n_threads
+        """Threads the current request's reply starts decoding on, chosen as it starts."""
 
     def _set_prefill_threads(self, llm: Any) -> None:
         """Give ``llm``'s prompt batches the threads the current request chose."""
         set_threads(llm, self.config.n_threads, self._prefill_threads)
+
+    @property
+    def _idle_decode_threads(self) -> int:
+        """``idle_decode_threads``, or ``n_threads`` where no text may use them."""
+        if self.config.idle_decode_chars == 0:
+            return self.config.n_threads
+        return self.config.idle_decode_threads
+
+    def _drop_decode_threads(self) -> None:
+        """Decode the rest of the reply on ``n_threads`` (TTS is about to use a core)."""
+        self._decode_threads = self.config.n_threads
+        set_threads(self._llm, self.config.n_threads, self._prefill_threads)
 
     @property
     def model_name(self) -> str:
@@ -128,9 +146,11 @@ class LlamaChatEngine:
         max_tokens = request.get("max_completion_tokens") or request.get("max_tokens")
         temperature = request.get("temperature")
         with self._lock:
-            # the idle cores at the request's start: read once for the router and the prompt
-            self._prefill_threads = threads_for_burst(
-                self.config.idle_prefill_threads, self.config.n_threads_batch
+            # the idle cores at the request's start: read once for the router, the prompt and
+            # the reply's first tokens
+            self._prefill_threads, self._decode_threads = threads_for_bursts(
+                (self.config.idle_prefill_threads, self.config.n_threads_batch),
+                (self._idle_decode_threads, self.config.n_threads),
             )
             plan = self._plan(messages, request)
             yield from self._generate(
@@ -156,11 +176,12 @@ class LlamaChatEngine:
             usable = ground_tools(usable, last_user_text(messages))
         if len(usable) > 1 and tool_choice != "auto" and self._router is not None:
             usable = [self._router.choose(usable, last_user_text(messages))]
-        opening, grammar, processor = "", None, None
+        opening, grammar, processor, sole_argument = "", None, None, False
         prompt = self._template.tokens(plain)
         if usable and tool_choice != "auto" and self.config.prefill_call_opening:
-            forced = forced_call(usable)
+            forced = forced_call(usable, self.config.prefill_argument_name)
             opening, grammar = forced.opening, compile_grammar(forced.grammar)
+            sole_argument = forced.sole_argument
         elif usable:
             grammar = compile_grammar(grammar_text(usable, allow_answer=tool_choice == "auto"))
         elif request.get("tools") and self.config.answer_token_mask:
@@ -168,7 +189,7 @@ class LlamaChatEngine:
         elif request.get("tools"):
             grammar = compile_grammar(ANSWER_ONLY_GRAMMAR)  # no call may slip out as text
         tokens = self._template.tokens(plain, opening) if opening else prompt
-        return _Plan(tokens, len(prompt), opening, grammar, processor)
+        return _Plan(tokens, len(prompt), opening, grammar, processor, sole_argument)
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
         """``stream`` run in a worker thread, its chunks yielded as they are generated."""
@@ -188,8 +209,10 @@ class LlamaChatEngine:
             cached = cached_prefix(self._llm, plan.tokens)
         else:
             cached = reuse_batch_evaluated_only(self._llm, plan.tokens)
-        self._set_prefill_threads(self._llm)
-        self.last_prefill = PrefillStats(len(plan.tokens), cached, self._prefill_threads)
+        set_threads(self._llm, self._decode_threads, self._prefill_threads)
+        self.last_prefill = PrefillStats(
+            len(plan.tokens), cached, self._prefill_threads, self._decode_threads
+        )
         pieces = self._llm.create_completion(
             prompt=plan.tokens,
             grammar=plan.grammar,
@@ -201,7 +224,7 @@ class LlamaChatEngine:
         )
         yield chunk({"role": "assistant", "content": ""})
         try:
-            generated = yield from self._reply(pieces, plan.opening, chunk)
+            generated = yield from self._reply(pieces, plan, chunk)
         finally:
             pieces.close()  # left early (a closed call, a gone consumer): end llama.cpp's part
         if generated is None:
@@ -220,14 +243,14 @@ class LlamaChatEngine:
             }
 
     def _reply(
-        self, pieces: Iterator[Any], opening: str, chunk: Callable[..., Chunk]
+        self, pieces: Iterator[Any], plan: _Plan, chunk: Callable[..., Chunk]
     ) -> Generator[Chunk, None, int | None]:
         """The reply's chunks: text as it is decoded, or one whole call; returns the number of
         decoded tokens, or None when the consumer left."""
-        text = opening
+        text = plan.opening
         decoded = 0
         finish = "stop"
-        is_call = bool(opening)
+        is_call = bool(plan.opening)
         for piece in pieces:
             if consumer_gone():  # nobody reads on: stop generating (a call yields only at its end)
                 return None
@@ -241,10 +264,13 @@ class LlamaChatEngine:
             text += choice["text"]
             if not is_call:
                 yield chunk({"content": choice["text"]})
-            elif self.config.prefill_call_opening and closed_call(text) is not None:
+                idle = self._decode_threads != self.config.n_threads
+                if idle and len(text) >= self.config.idle_decode_chars:
+                    self._drop_decode_threads()
+            elif plan.opening and closed_call(text, plan.sole_argument) is not None:
                 break  # the rest of the call is fixed text: decoding it adds nothing
         if is_call:
-            name, arguments = parse_call(closed_call(text) or text)
+            name, arguments = parse_call(closed_call(text, plan.sole_argument) or text)
             call = {
                 "index": 0,
                 "id": f"call_{uuid.uuid4().hex[:24]}",

@@ -167,16 +167,51 @@ class ForcedCall:
 
     opening: str
     grammar: str
+    sole_argument: bool = False
+    """The opening runs through a one-argument tool's argument name: the call is whole once
+    that argument's value is (``closed_call(..., sole_argument=True)``)."""
 
 
 def _gbnf_literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
+def sole_argument(parameters: Mapping[str, Any]) -> str | None:
+    """The name of the one argument a tool's parameters require and allow (an object with a
+    single required property and no others), or None if they take anything else."""
+    properties = parameters.get("properties")
+    if (
+        parameters.get("type") != "object"
+        or parameters.get("additionalProperties") is not False
+        or not isinstance(properties, Mapping)
+        or len(properties) != 1
+    ):
+        return None
+    (name,) = properties
+    return str(name) if list(parameters.get("required") or []) == [name] else None
+
+
+def _sole_argument_call(name: str, parameters: Mapping[str, Any], converter: Any) -> ForcedCall:
+    """A call to a tool taking one argument, fixed through that argument's name: only its value
+    is decoded (``<tool_call>{"name": "T", "arguments": {"key":`` is the opening)."""
+    key = sole_argument(parameters)
+    assert key is not None
+    value_schema = converter.resolve_refs(dict(parameters["properties"][key]), "")
+    value = converter.visit(value_schema, "tool0-value")
+    # ``": "`` as json.dumps writes it (so a later prompt holding the call tokenizes alike):
+    # the space is decoded with the value's opening quote, the two make one token
+    opening = f'{CALL_OPEN}{{"name": "{name}", "arguments": {{{json.dumps(key)}:'
+    root = f'root ::= " " {value} "}}" space "}}" {_gbnf_literal(CALL_CLOSE)}'
+    return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n", sole_argument=True)
+
+
+def forced_call(
+    tools: Sequence[Mapping[str, Any]], through_argument_name: bool = False
+) -> ForcedCall:
     """The fixed opening and the grammar of the rest of a call that must use one of ``tools``.
 
-    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments":``);
+    One tool fixes everything up to its arguments (``<tool_call>{"name": "T", "arguments":``),
+    and with ``through_argument_name`` up to the value of its only argument, if it takes one;
     several fix ``<tool_call>{"name": "`` and the rest starts with the name.
     """
     converter_module = require("llama_cpp.llama_grammar")
@@ -184,11 +219,14 @@ def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
         prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
     )
     closing = f'"}}" {_gbnf_literal(CALL_CLOSE)}'
-    names, rules = [], []
-    for i, tool in enumerate(tools):
+    names, rules, schemas = [], [], []
+    for tool in tools:
         fn = tool["function"]
-        parameters = inline_refs(fn.get("parameters") or {"type": "object", "properties": {}})
+        schemas.append(inline_refs(fn.get("parameters") or {"type": "object", "properties": {}}))
         names.append(json.dumps(fn["name"])[1:-1])  # as it appears inside a JSON string
+    if len(tools) == 1 and through_argument_name and sole_argument(schemas[0]) is not None:
+        return _sole_argument_call(names[0], schemas[0], converter)
+    for i, parameters in enumerate(schemas):
         rules.append(converter.visit(converter.resolve_refs(parameters, ""), f"tool{i}-arguments"))
     if len(tools) == 1:
         # the space before the arguments is left to decode: the tokenizer joins it with the
@@ -207,14 +245,29 @@ def forced_call(tools: Sequence[Mapping[str, Any]]) -> ForcedCall:
     return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n")
 
 
-def closed_call(text: str) -> str | None:
+def closed_call(text: str, sole_argument: bool = False) -> str | None:
     """The whole call, once ``text`` holds its whole arguments object (what may follow, ``}``
-    and ``</tool_call>``, is fixed, so decoding it adds nothing); None before."""
-    endings = ("",) if text.endswith(CALL_CLOSE) else (CALL_CLOSE, f"}}{CALL_CLOSE}")
+    and ``</tool_call>``, is fixed, so decoding it adds nothing); None before.
+
+    With ``sole_argument`` (the arguments hold one property, no more may follow) the call is
+    whole once that value is, unless it is a number, whose digits may go on.
+    """
+    if text.endswith(CALL_CLOSE):
+        return text if _try_parse_call(text) is not None else None
+    endings = [CALL_CLOSE, f"}}{CALL_CLOSE}"] + ([f"}}}}{CALL_CLOSE}"] if sole_argument else [])
     for ending in endings:
-        if _try_parse_call(text + ending) is not None:
-            return text + ending
+        call = _try_parse_call(text + ending)
+        if call is None:
+            continue
+        if ending.startswith("}}") and any(map(_may_go_on, call[1].values())):
+            continue
+        return text + ending
     return None
+
+
+def _may_go_on(value: Any) -> bool:
+    """Whether more text could extend ``value`` as written so far (a number's digits)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @lru_cache(maxsize=64)

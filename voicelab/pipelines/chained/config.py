@@ -95,6 +95,14 @@ class ChainedLocalConfig(ChainedConfig):
     """Speed lever: prefill on up to this many threads when that many cores are idle at the
     request, else on ``llm_threads_batch``; a value at or below ``llm_threads_batch`` switches
     it off (``LlamaConfig.idle_prefill_threads``)."""
+    llm_idle_decode_threads: int = 2
+    """Speed lever: a request that starts on idle cores decodes on up to this many threads
+    until its reply is a whole tool call or holds ``llm_idle_decode_chars`` characters, then on
+    ``llm_threads``; a value at or below ``llm_threads`` switches it off
+    (``LlamaConfig.idle_decode_threads``)."""
+    llm_idle_decode_chars: int = 16
+    """Answer text decoded on ``llm_idle_decode_threads`` before TTS starts speaking it
+    (``LlamaConfig.idle_decode_chars``)."""
     llm_extra_buffer_types: bool = False
     """llama.cpp's extra weight buffers (``LlamaConfig.extra_buffer_types``); off: they
     crashed llama-cpp-python 0.3.36 on an AMX Xeon."""
@@ -104,6 +112,9 @@ class ChainedLocalConfig(ChainedConfig):
     llm_prefill_call_opening: bool = True
     """Prefill a required call's fixed opening; stop once its arguments close
     (``LlamaConfig.prefill_call_opening``)."""
+    llm_prefill_argument_name: bool = True
+    """A required call to a one-argument tool is prefilled through the argument's name; only
+    its value is decoded (``LlamaConfig.prefill_argument_name``)."""
     llm_reuse_decoded_tokens: bool = False
     """Also reuse the cache of decoded tokens; faster, but answers depend on the cache
     (``LlamaConfig.reuse_decoded_tokens``)."""
@@ -154,10 +165,20 @@ class ChainedLocalConfig(ChainedConfig):
             raise ConfigError(
                 f"tts_threads must be >= 1 (None: onnxruntime's default), not {self.tts_threads}"
             )
-        if min(self.llm_threads, self.llm_threads_batch, self.llm_idle_prefill_threads) < 1:
+        threads = (
+            self.llm_threads,
+            self.llm_threads_batch,
+            self.llm_idle_prefill_threads,
+            self.llm_idle_decode_threads,
+        )
+        if min(threads) < 1:
             raise ConfigError(
-                "llm_threads, llm_threads_batch and llm_idle_prefill_threads must be >= 1, not "
-                f"{self.llm_threads}, {self.llm_threads_batch} and {self.llm_idle_prefill_threads}"
+                "llm_threads, llm_threads_batch, llm_idle_prefill_threads and "
+                f"llm_idle_decode_threads must be >= 1, not {', '.join(map(str, threads))}"
+            )
+        if self.llm_idle_decode_chars < 0:
+            raise ConfigError(
+                f"llm_idle_decode_chars must be >= 0, not {self.llm_idle_decode_chars}"
             )
         if self.tts_max_leading_silence_ms is not None and self.tts_max_leading_silence_ms < 0:
             raise ConfigError("tts_max_leading_silence_ms must be >= 0 (None: no trim)")
