@@ -74,15 +74,41 @@ def test_sole_argument_is_the_one_property_required_and_allowed(
 
 
 def test_a_one_argument_call_is_fixed_through_its_argument_name() -> None:
-    forced = forced_call(TOOLS[:1], through_argument_name=True)  # lookup_order(order_id)
-    assert forced.opening == '<tool_call>{"name": "lookup_order", "arguments": {"order_id":'
+    forced = forced_call(TOOLS[:1], through_argument_name=True)  # lookup_order(order_id: str)
+    # a string's opening quote is fixed too; the grammar goes on after it
+    assert forced.opening == '<tool_call>{"name": "lookup_order", "arguments": {"order_id": "'
     assert forced.sole_argument
     assert compile_grammar(forced.grammar) is not None
-    assert '"}" space "}" "</tool_call>"' in forced.grammar
+    assert "tool0-value ::= tool0-value-1 tool0-value-1 tool0-value-1 " in forced.grammar
+    assert 'root ::= tool0-value "}" space "}" "</tool_call>"' in forced.grammar
+    faq = forced_call(TOOLS[2:], through_argument_name=True)  # search_faq(topic: enum)
+    assert faq.opening.endswith('{"topic": "')
+    assert 'tool0-value ::= "returns\\"" | "shipping\\"" | ' in faq.grammar
+    assert compile_grammar(faq.grammar) is not None
     # without the setting, or with several tools, the arguments are decoded whole
     assert forced_call(TOOLS[:1]).opening.endswith('"arguments":')
     several = forced_call(TOOLS, through_argument_name=True)
     assert several.opening == '<tool_call>{"name": "' and not several.sole_argument
+
+
+def test_a_one_argument_call_of_a_number_leaves_its_value_whole() -> None:
+    count = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
+             "additionalProperties": False}  # fmt: skip
+    tool = {"type": "function", "function": {"name": "f", "parameters": count}}
+    forced = forced_call([tool], through_argument_name=True)
+    assert forced.opening.endswith('"arguments": {"n":')
+    assert 'root ::= " " integer "}" space "}"' in forced.grammar  # the space, then digits
+    assert compile_grammar(forced.grammar) is not None
+
+
+def test_a_one_argument_call_of_a_free_string_starts_after_its_quote() -> None:
+    note = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+            "additionalProperties": False}  # fmt: skip
+    tool = {"type": "function", "function": {"name": "note", "parameters": note}}
+    forced = forced_call([tool], through_argument_name=True)
+    assert forced.opening.endswith('{"text": "')
+    assert 'string ::= char* "\\"" space' in forced.grammar
+    assert compile_grammar(forced.grammar) is not None
 
 
 _OPENING = '<tool_call>{"name": "f", "arguments": {"id":'

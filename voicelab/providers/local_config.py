@@ -183,9 +183,10 @@ class LlamaConfig:
     decoded token by token; and stop decoding once the arguments close (the rest is fixed)."""
     prefill_argument_name: bool = True
     """Speed lever for ``prefill_call_opening``: when the called tool takes a single argument,
-    the opening runs through that argument's name (``..."arguments": {"order_id":``), so only
-    its value is decoded. The name is fixed by the schema; the model used to decode it, with
-    the braces and quotes around it, one token at a time."""
+    the opening runs through that argument's name (``..."arguments": {"order_id": "``, with
+    the opening quote of a string), so only its value is decoded, and decoding stops where the
+    value ends. The name is fixed by the schema; the model used to decode it, with the braces
+    and quotes around it, one token at a time."""
     idle_decode_threads: int = 2
     """Speed lever: a request that starts while enough cores are idle decodes on up to this
     many threads (else on ``n_threads``) until its reply is a whole tool call or holds

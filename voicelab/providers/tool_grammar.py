@@ -198,11 +198,43 @@ def _sole_argument_call(name: str, parameters: Mapping[str, Any], converter: Any
     assert key is not None
     value_schema = converter.resolve_refs(dict(parameters["properties"][key]), "")
     value = converter.visit(value_schema, "tool0-value")
-    # ``": "`` as json.dumps writes it (so a later prompt holding the call tokenizes alike):
-    # the space is decoded with the value's opening quote, the two make one token
+    rules = converter.format_grammar()
     opening = f'{CALL_OPEN}{{"name": "{name}", "arguments": {{{json.dumps(key)}:'
-    root = f'root ::= " " {value} "}}" space "}}" {_gbnf_literal(CALL_CLOSE)}'
-    return ForcedCall(opening, f"{converter.format_grammar()}\n{root}\n", sole_argument=True)
+    closing = f'"}}" space "}}" {_gbnf_literal(CALL_CLOSE)}'
+    quoted = _string_rules_after_quote(rules, value)
+    if quoted is not None:  # a string: its opening quote is fixed too
+        # ``: "`` as json.dumps writes it, so a later prompt holding the call tokenizes alike
+        return ForcedCall(f'{opening} "', f"{quoted}\nroot ::= {value} {closing}\n", True)
+    # the space is left to decode with the value's first character (they may share a token)
+    root = f'root ::= " " {value} {closing}'
+    return ForcedCall(opening, f"{rules}\n{root}\n", sole_argument=True)
+
+
+_QUOTE = '"\\""'
+"""A GBNF literal holding one double quote, as ``SchemaConverter`` writes it."""
+_QUOTED_LITERAL = re.compile(r'"\\"((?:[^"\\]|\\.)*)"')
+"""A GBNF literal starting with a double quote (an enum value, a const)."""
+
+
+def _string_rules_after_quote(rules: str, rule: str) -> str | None:
+    """``rules`` with ``rule`` rewritten to start after a JSON string's opening quote, if every
+    text it matches starts with one (a string, an enum or const of strings); else None."""
+    lines = rules.splitlines()
+    head = f"{rule} ::= "
+    index = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
+    if index is None:
+        return None
+    body = lines[index][len(head) :]
+    if body.startswith(f"{_QUOTE} "):
+        rest = body[len(_QUOTE) + 1 :]
+    else:
+        alternatives = body.split(" | ")
+        matched = [_QUOTED_LITERAL.fullmatch(a) for a in alternatives]
+        if not all(matched):
+            return None
+        rest = " | ".join(f'"{m.group(1)}"' for m in matched if m is not None)
+    lines[index] = head + rest
+    return "\n".join(lines)
 
 
 def forced_call(
