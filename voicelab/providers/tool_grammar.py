@@ -192,8 +192,9 @@ def sole_argument(parameters: Mapping[str, Any]) -> str | None:
 
 
 def _sole_argument_call(name: str, parameters: Mapping[str, Any], converter: Any) -> ForcedCall:
-    """A call to a tool taking one argument, fixed through that argument's name: only its value
-    is decoded (``<tool_call>{"name": "T", "arguments": {"key":`` is the opening)."""
+    """A call to a tool taking one argument, fixed through that argument's name (and a string's
+    opening quote): only its value is decoded (``<tool_call>{"name": "T", "arguments":
+    {"key": "`` is the opening of a string's)."""
     key = sole_argument(parameters)
     assert key is not None
     value_schema = converter.resolve_refs(dict(parameters["properties"][key]), "")
