@@ -110,20 +110,15 @@ def test_no_extra_thread_while_every_core_is_busy(every_core_busy: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="the runnable count comes from Linux's /proc/loadavg")
-def test_engine_prefills_on_its_baseline_while_every_core_is_busy(every_core_busy: int) -> None:
-    engine = LlamaChatEngine(LlamaConfig(idle_prefill_threads=2))
+def test_engine_prefills_and_decodes_on_its_baseline_while_every_core_is_busy(
+    every_core_busy: int,
+) -> None:
+    engine = LlamaChatEngine(LlamaConfig(idle_prefill_threads=2, idle_decode_threads=2))
     engine.complete({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2})
-    assert engine.last_prefill is not None and engine.last_prefill.threads == 1
-    assert llama_cpp.llama_n_threads_batch(engine._llm._ctx.ctx) == 1
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not LINUX, reason="the runnable count comes from Linux's /proc/loadavg")
-def test_engine_decodes_on_its_baseline_while_every_core_is_busy(every_core_busy: int) -> None:
-    engine = LlamaChatEngine(LlamaConfig(idle_decode_threads=2))
-    engine.complete({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 2})
-    assert engine.last_prefill is not None and engine.last_prefill.decode_threads == 1
-    assert llama_cpp.llama_n_threads(engine._llm._ctx.ctx) == 1
+    stats = engine.last_prefill
+    assert stats is not None and (stats.threads, stats.decode_threads) == (1, 1)
+    context = engine._llm._ctx.ctx
+    assert (llama_cpp.llama_n_threads_batch(context), llama_cpp.llama_n_threads(context)) == (1, 1)
 
 
 @pytest.fixture
@@ -164,23 +159,8 @@ def test_idle_decoding_can_be_switched_off() -> None:
 
 
 @pytest.mark.slow
-def test_decode_threads_do_not_change_the_logits() -> None:
-    llm = new_scoring_llama(LlamaConfig(), 256)
-    tokens = llm.tokenize(b"Where is my order 4521? It has not arrived and I am worried.")
-    logits = []
-    for threads in (1, 2):
-        llm.reset()
-        set_threads(llm, threads, 1)
-        assert llama_cpp.llama_n_threads(llm._ctx.ctx) == threads
-        llm.eval(tokens[:4])
-        for token in tokens[4:]:  # one token at a time: llama.cpp's decode path
-            llm.eval([token])
-        logits.append(np.array(llm.scores[: len(tokens)]))
-    assert np.array_equal(logits[0], logits[1])
-
-
-@pytest.mark.slow
-def test_prefill_threads_do_not_change_the_logits() -> None:
+@pytest.mark.parametrize("path", ["prefill", "decode"])
+def test_threads_do_not_change_the_logits(path: str) -> None:
     # llama.cpp gives each output row to one thread: 1 or 2 threads compute the same numbers,
     # so choosing them by the machine's load cannot change an answer
     llm = new_scoring_llama(LlamaConfig(), 256)
@@ -188,8 +168,16 @@ def test_prefill_threads_do_not_change_the_logits() -> None:
     logits = []
     for threads in (1, 2):
         llm.reset()
-        set_threads(llm, 1, threads)
-        assert llama_cpp.llama_n_threads_batch(llm._ctx.ctx) == threads
-        llm.eval(tokens)
+        if path == "prefill":  # the prompt in one batch
+            set_threads(llm, 1, threads)
+            llm.eval(tokens)
+        else:  # one token at a time, after a short batch
+            set_threads(llm, threads, 1)
+            llm.eval(tokens[:4])
+            for token in tokens[4:]:
+                llm.eval([token])
+        context = llm._ctx.ctx
+        used = llama_cpp.llama_n_threads_batch if path == "prefill" else llama_cpp.llama_n_threads
+        assert used(context) == threads
         logits.append(np.array(llm.scores[: len(tokens)]))
     assert np.array_equal(logits[0], logits[1])

@@ -91,23 +91,24 @@ def test_a_one_argument_call_is_fixed_through_its_argument_name() -> None:
     assert several.opening == '<tool_call>{"name": "' and not several.sole_argument
 
 
-def test_a_one_argument_call_of_a_number_leaves_its_value_whole() -> None:
-    count = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
-             "additionalProperties": False}  # fmt: skip
-    tool = {"type": "function", "function": {"name": "f", "parameters": count}}
+@pytest.mark.parametrize(
+    ("value", "opening_end", "rule"),
+    [
+        # a number: the space is decoded, then its digits
+        ({"type": "integer"}, '{"v":', 'root ::= " " integer "}" space "}"'),
+        # a free string: the grammar starts after its opening quote
+        ({"type": "string"}, '{"v": "', 'string ::= char* "\\"" space'),
+    ],
+    ids=["number", "free string"],
+)
+def test_a_one_argument_call_is_fixed_as_far_as_its_value_type_allows(
+    value: dict[str, Any], opening_end: str, rule: str
+) -> None:
+    parameters = {"type": "object", "properties": {"v": value}, "required": ["v"],
+                  "additionalProperties": False}  # fmt: skip
+    tool = {"type": "function", "function": {"name": "f", "parameters": parameters}}
     forced = forced_call([tool], through_argument_name=True)
-    assert forced.opening.endswith('"arguments": {"n":')
-    assert 'root ::= " " integer "}" space "}"' in forced.grammar  # the space, then digits
-    assert compile_grammar(forced.grammar) is not None
-
-
-def test_a_one_argument_call_of_a_free_string_starts_after_its_quote() -> None:
-    note = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
-            "additionalProperties": False}  # fmt: skip
-    tool = {"type": "function", "function": {"name": "note", "parameters": note}}
-    forced = forced_call([tool], through_argument_name=True)
-    assert forced.opening.endswith('{"text": "')
-    assert 'string ::= char* "\\"" space' in forced.grammar
+    assert forced.opening.endswith(opening_end) and rule in forced.grammar
     assert compile_grammar(forced.grammar) is not None
 
 
