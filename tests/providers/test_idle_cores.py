@@ -20,7 +20,7 @@ from voicelab.providers.idle_cores import (
     burst_threads,
     parse_runnable,
     runnable_threads,
-    threads_for_burst,
+    threads_for_bursts,
     usable_cores,
 )
 from voicelab.providers.llama_chat import LlamaChatEngine
@@ -105,7 +105,7 @@ def every_core_busy() -> Iterator[int]:
 @pytest.mark.skipif(not LINUX, reason="the runnable count comes from Linux's /proc/loadavg")
 def test_no_extra_thread_while_every_core_is_busy(every_core_busy: int) -> None:
     assert (runnable_threads() or 0) > every_core_busy
-    assert threads_for_burst(every_core_busy + 1, 1) == 1
+    assert threads_for_bursts((every_core_busy + 1, 1), (2, 1)) == (1, 1)
 
 
 @pytest.mark.slow

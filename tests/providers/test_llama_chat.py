@@ -243,6 +243,16 @@ def test_prefilled_call_opening_decodes_fewer_tokens_for_a_valid_call(
 
 
 @pytest.mark.slow
+def test_a_call_the_model_chose_to_make_stops_once_its_arguments_close(
+    engine: LlamaChatEngine,
+) -> None:
+    request = {**_call_request(), "tools": TOOLS[:1], "tool_choice": "auto"}
+    call = _only_call(fold_chunks(engine.stream(request)))  # no opening: decoded from "<"
+    assert json.loads(call["function"]["arguments"]) == {"order_id": "4521"}
+    assert "</" not in _held_call(engine)  # "</tool_call>" was never decoded
+
+
+@pytest.mark.slow
 def test_a_one_argument_call_decodes_only_its_value() -> None:
     one_tool = [{**TOOLS[0], "function": {**TOOLS[0]["function"], "parameters": _ORDER_ID}}]
     request = {**_call_request(), "tools": one_tool}

@@ -54,11 +54,6 @@ def burst_threads(wanted: int, baseline: int, runnable: int | None, cores: int |
     return max(baseline, min(wanted, 1 + idle))
 
 
-def threads_for_burst(wanted: int, baseline: int) -> int:
-    """``burst_threads`` for this machine, now."""
-    return threads_for_bursts((wanted, baseline))[0]
-
-
 def threads_for_bursts(*bursts: tuple[int, int]) -> tuple[int, ...]:
     """``burst_threads`` for each (wanted, baseline) pair, from one reading of the machine."""
     if all(wanted <= baseline for wanted, baseline in bursts):

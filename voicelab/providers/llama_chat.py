@@ -86,7 +86,7 @@ class PrefillStats:
     """Leading tokens the context already held, reused instead of evaluated."""
     threads: int
     """Threads set for the request's prompt batches (``LlamaConfig.idle_prefill_threads``);
-    llama.cpp evaluates a single remaining token on ``n_threads``."""
+    llama.cpp evaluates a single remaining token on ``decode_threads``."""
     decode_threads: int
     """Threads the reply started decoding on (``LlamaConfig.idle_decode_threads``)."""
 
@@ -267,7 +267,10 @@ class LlamaChatEngine:
                 idle = self._decode_threads != self.config.n_threads
                 if idle and len(text) >= self.config.idle_decode_chars:
                     self._drop_decode_threads()
-            elif plan.opening and closed_call(text, plan.sole_argument) is not None:
+            elif (
+                self.config.prefill_call_opening
+                and closed_call(text, plan.sole_argument) is not None
+            ):
                 break  # the rest of the call is fixed text: decoding it adds nothing
         if is_call:
             name, arguments = parse_call(closed_call(text, plan.sole_argument) or text)

@@ -182,11 +182,14 @@ class LlamaConfig:
     with one tool up to its arguments) in the prompt, evaluated in one batch rather than
     decoded token by token; and stop decoding once the arguments close (the rest is fixed)."""
     prefill_argument_name: bool = True
-    """Speed lever for ``prefill_call_opening``: when the called tool takes a single argument,
-    the opening runs through that argument's name (``..."arguments": {"order_id": "``, with
-    the opening quote of a string), so only its value is decoded, and decoding stops where the
-    value ends. The name is fixed by the schema; the model used to decode it, with the braces
-    and quotes around it, one token at a time."""
+    """Speed lever for ``prefill_call_opening``: when the called tool takes a single argument
+    (its parameters require one property and allow no other: ``additionalProperties: false``,
+    as the Agents SDK's strict function tools have), the opening runs through that argument's
+    name (``..."arguments": {"order_id": "``: with the opening quote when the value's rule is
+    a string, an enum or a const of strings), so only the value is decoded; decoding stops
+    where a string, enum or const value ends (a number: at the next ``}``). The name is fixed
+    by the schema; the model used to decode it, with the braces and quotes around it, one token
+    at a time."""
     idle_decode_threads: int = 2
     """Speed lever: a request that starts while enough cores are idle decodes on up to this
     many threads (else on ``n_threads``) until its reply is a whole tool call or holds

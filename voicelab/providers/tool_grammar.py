@@ -204,7 +204,8 @@ def _sole_argument_call(name: str, parameters: Mapping[str, Any], converter: Any
     closing = f'"}}" space "}}" {_gbnf_literal(CALL_CLOSE)}'
     quoted = _string_rules_after_quote(rules, value)
     if quoted is not None:  # a string: its opening quote is fixed too
-        # ``: "`` as json.dumps writes it, so a later prompt holding the call tokenizes alike
+        # ``: "`` as json.dumps writes it: a later prompt holding the call tokenizes alike when
+        # the value starts with a letter, digit or space (punctuation joins the quote's token)
         return ForcedCall(f'{opening} "', f"{quoted}\nroot ::= {value} {closing}\n", True)
     # the space is left to decode with the value's first character (they may share a token)
     root = f'root ::= " " {value} {closing}'

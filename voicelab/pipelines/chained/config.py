@@ -113,8 +113,8 @@ class ChainedLocalConfig(ChainedConfig):
     """Prefill a required call's fixed opening; stop once its arguments close
     (``LlamaConfig.prefill_call_opening``)."""
     llm_prefill_argument_name: bool = True
-    """A required call to a one-argument tool is prefilled through the argument's name; only
-    its value is decoded (``LlamaConfig.prefill_argument_name``)."""
+    """A required call to a tool with one required argument and no others is prefilled through
+    the argument's name; only its value is decoded (``LlamaConfig.prefill_argument_name``)."""
     llm_reuse_decoded_tokens: bool = False
     """Also reuse the cache of decoded tokens; faster, but answers depend on the cache
     (``LlamaConfig.reuse_decoded_tokens``)."""
